@@ -1,0 +1,65 @@
+"""The functions behind django_pool's public API."""
+
+from __future__ import annotations
+
+from contextlib import ContextDecorator
+from typing import Any
+
+from django.db import connections
+
+from . import registry
+
+__all__ = ["dispose", "get_stats", "pop_stats", "release_connections"]
+
+
+def get_stats(alias: str | None = None) -> dict[str, dict[str, Any]]:
+    """Return gauges and counters of the live pools, keyed by alias.
+
+    Gauges: ``pool_size``, ``max_overflow``, ``idle``, ``in_use``, ``overflow``
+    (QueuePool). Counters since the pool was built (or the last
+    :func:`pop_stats`): ``connections_num``, ``checkouts_num``,
+    ``checkins_num``, ``invalidations_num``, ``disconnects_num``,
+    ``pings_failed``, ``timeouts_num``. A counter that never moved is absent.
+    """
+    return {pool.alias: pool.status() for pool in registry.pools(alias)}
+
+
+def pop_stats(alias: str | None = None) -> dict[str, dict[str, Any]]:
+    """Return what :func:`get_stats` returns and reset the counters to zero."""
+    result = {}
+    for pool in registry.pools(alias):
+        counters = pool.stats.pop()
+        result[pool.alias] = {**pool.status(), **counters}
+    return result
+
+
+def dispose(alias: str | None = None) -> int:
+    """Close the pooled connections of *alias*, or of every alias.
+
+    Idle connections close now; connections in use close when they are
+    returned. The next checkout builds a fresh pool. Return how many pools
+    were disposed.
+    """
+    return registry.retire(alias=alias)
+
+
+class release_connections(ContextDecorator):
+    """Return the calling thread's connections to their pools on exit.
+
+    Use it around work done outside Django's request cycle (threads, Celery
+    tasks, management commands), where no ``request_finished`` signal gives
+    connections back::
+
+        @release_connections()
+        def task(): ...
+
+        with release_connections():
+            ...
+    """
+
+    def __enter__(self) -> release_connections:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for connection in connections.all(initialized_only=True):
+            connection.close()

@@ -1,0 +1,1 @@
+"""Pooled twins of Django's database backends; use them as ENGINE."""

@@ -1,0 +1,60 @@
+"""MySQL and MariaDB, pooled: Django's backend (mysqlclient, or PyMySQL installed as MySQLdb)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.backends.mysql import base
+
+from django_pool.driver import Driver
+from django_pool.wrapper import PooledDatabaseWrapperMixin
+
+from .creation import DatabaseCreation
+
+# Client and server error codes after which the session is gone:
+# 2006 server has gone away, 2013 lost connection during query, 2014 commands
+# out of sync, 2045 can't open shared memory, 2055 lost connection (system
+# error), 4031 disconnected for inactivity (MySQL 8), 1927 connection was
+# killed (MariaDB), 1053 server shutdown in progress.
+_DISCONNECT_CODES = frozenset({2006, 2013, 2014, 2045, 2055, 4031, 1927, 1053})
+
+# PyMySQL keeps the server's status flags; this bit says a transaction is open.
+_SERVER_STATUS_IN_TRANS = 1
+
+
+class MySQLDriver(Driver):
+    """mysqlclient and PyMySQL, on MySQL and MariaDB."""
+
+    name = base.Database.__name__
+
+    def ping(self, connection: Any) -> None:
+        # Never let the driver reconnect behind our back (PyMySQL's default):
+        # a new session would silently lose its settings.
+        connection.ping(False)
+
+    def is_disconnect(self, error: BaseException, connection: Any) -> bool:
+        Database = base.Database
+        if not isinstance(error, Database.Error):
+            return False
+        code = error.args[0] if error.args else None
+        # InterfaceError (0, '') is how both drivers report a closed socket.
+        return code in _DISCONNECT_CODES or isinstance(error, Database.InterfaceError)
+
+    def in_transaction(self, connection: Any) -> bool | None:
+        status = getattr(connection, "server_status", None)
+        if status is None:  # mysqlclient does not expose it: the caller decides
+            return None
+        return bool(status & _SERVER_STATUS_IN_TRANS)
+
+    def autocommit(self, connection: Any) -> bool:
+        return bool(connection.get_autocommit())
+
+    def set_autocommit(self, connection: Any, value: bool) -> None:
+        connection.autocommit(value)
+
+
+class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
+    """Django's MySQL DatabaseWrapper, with connections from a pool."""
+
+    pool_driver = MySQLDriver()
+    creation_class = DatabaseCreation

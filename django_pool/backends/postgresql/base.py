@@ -1,0 +1,74 @@
+"""PostgreSQL, pooled: Django's backend (psycopg 3 or psycopg2, whichever Django picks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.backends.postgresql import base
+from django.db.backends.postgresql.psycopg_any import IsolationLevel, is_psycopg3
+
+from django_pool.driver import Driver
+from django_pool.wrapper import PooledDatabaseWrapperMixin
+
+from .creation import DatabaseCreation
+
+if is_psycopg3:
+    from psycopg.pq import TransactionStatus
+
+    _IDLE = TransactionStatus.IDLE
+    _IN_TRANSACTION = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
+else:
+    from psycopg2 import extensions
+
+    _IDLE = extensions.TRANSACTION_STATUS_IDLE
+    _IN_TRANSACTION = (extensions.TRANSACTION_STATUS_INTRANS, extensions.TRANSACTION_STATUS_INERROR)
+
+# SQLSTATEs after which the session is gone: class 08 (connection exception),
+# 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now.
+_DISCONNECT_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+class PostgreSQLDriver(Driver):
+    """psycopg 3 and psycopg2: transaction status and liveness are known client-side."""
+
+    name = "psycopg" if is_psycopg3 else "psycopg2"
+
+    def is_disconnect(self, error: BaseException, connection: Any) -> bool:
+        Database = base.Database
+        if not isinstance(error, Database.Error):
+            return False
+        if isinstance(error, Database.InterfaceError):  # "connection already closed"
+            return True
+        sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if sqlstate and sqlstate.startswith(_DISCONNECT_SQLSTATES):
+            return True
+        # "server closed the connection unexpectedly" carries no SQLSTATE;
+        # both drivers mark the connection closed (broken) after it.
+        return connection is not None and bool(connection.closed)
+
+    def in_transaction(self, connection: Any) -> bool | None:
+        if is_psycopg3:
+            status = connection.info.transaction_status
+        else:
+            status = connection.get_transaction_status()
+        if status == _IDLE:
+            return False
+        if status in _IN_TRANSACTION:
+            return True
+        # ACTIVE (a query still running) or UNKNOWN (connection broken).
+        raise base.Database.InterfaceError(f"connection in transaction status {status!r}")
+
+
+class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
+    """Django's PostgreSQL DatabaseWrapper, with connections from a pool."""
+
+    pool_driver = PostgreSQLDriver()
+    creation_class = DatabaseCreation
+
+    def prepare_pooled_connection(self, connection: Any) -> None:
+        # The stock get_new_connection records the isolation level on the
+        # wrapper; a reused connection must find it there too.
+        level = self.settings_dict["OPTIONS"].get("isolation_level")
+        self.isolation_level = (
+            IsolationLevel.READ_COMMITTED if level is None else IsolationLevel(level)
+        )

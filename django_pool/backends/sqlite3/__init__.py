@@ -1,0 +1,1 @@
+"""ENGINE django_pool.backends.sqlite3: SQLite file databases, pooled."""

@@ -1,0 +1,52 @@
+"""SQLite, pooled: Django's backend; in-memory databases are never pooled.
+
+An in-memory database lives and dies with its one connection (Django never
+closes it), and the test runner's shared-cache memory databases rely on that;
+pooling them would split or drop them. File databases pool normally.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from django.db.backends.sqlite3 import base
+
+from django_pool.driver import Driver
+from django_pool.wrapper import PooledDatabaseWrapperMixin
+
+from .creation import DatabaseCreation
+
+
+class SQLiteDriver(Driver):
+    """The standard library's sqlite3, as Django configures it."""
+
+    name = "sqlite3"
+
+    def ping(self, connection: Any) -> None:
+        # There is no server to lose; only a closed connection is dead, and
+        # reading an attribute tells (ProgrammingError) without any I/O.
+        connection.total_changes  # noqa: B018
+
+    def is_disconnect(self, error: BaseException, connection: Any) -> bool:
+        return isinstance(error, sqlite3.ProgrammingError) and "closed" in str(error)
+
+    def in_transaction(self, connection: Any) -> bool | None:
+        return connection.in_transaction
+
+    def autocommit(self, connection: Any) -> bool:
+        # Django drives transactions through isolation_level (None = autocommit).
+        return connection.isolation_level is None
+
+    def set_autocommit(self, connection: Any, value: bool) -> None:
+        connection.isolation_level = None if value else ""
+
+
+class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
+    """Django's SQLite DatabaseWrapper, with connections to file databases from a pool."""
+
+    pool_driver = SQLiteDriver()
+    creation_class = DatabaseCreation
+
+    def is_pooled(self) -> bool:
+        return super().is_pooled() and not self.is_in_memory_db()

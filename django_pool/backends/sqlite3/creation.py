@@ -1,0 +1,9 @@
+"""Django's sqlite3 test database creation, with pools released before create, clone and drop."""
+
+from django.db.backends.sqlite3 import creation
+
+from django_pool.creation import PooledCreationMixin
+
+
+class DatabaseCreation(PooledCreationMixin, creation.DatabaseCreation):
+    """Django's DatabaseCreation; pools on the test database are released first."""

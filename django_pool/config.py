@@ -1,0 +1,227 @@
+"""Parse and validate one database's ``POOL`` setting.
+
+Everything a user can write about a pool is read here, and only here: the
+defaults table, case-insensitive keys, type and range checks, and messages
+that name the alias and the key, the way Django's own backends word
+``ImproperlyConfigured``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+from sqlalchemy import pool as sa_pool
+
+__all__ = ["POOL_CLASSES", "PoolOptions"]
+
+#: Short names for SQLAlchemy's pool classes, as ``POOL['pool_class']`` accepts them.
+POOL_CLASSES: dict[str, type[sa_pool.Pool]] = {
+    "queue": sa_pool.QueuePool,
+    "lifo": sa_pool.QueuePool,
+    "null": sa_pool.NullPool,
+    "static": sa_pool.StaticPool,
+    "singleton_thread": sa_pool.SingletonThreadPool,
+    "assertion": sa_pool.AssertionPool,
+}
+
+# Which options each strategy honours; a user who sets one the chosen class
+# ignores gets an error, not silence (the peers' worst habit).
+_SIZED = {"pool_size", "max_overflow", "timeout"}
+_HONOURED: dict[type[sa_pool.Pool], set[str]] = {
+    sa_pool.QueuePool: _SIZED,
+    sa_pool.SingletonThreadPool: {"pool_size"},
+}
+
+_RESET_ON_RETURN = ("rollback", "commit", None)
+
+
+@dataclass(frozen=True)
+class PoolOptions:
+    """The validated pool options of one database alias.
+
+    Build it with :meth:`from_settings`; every field has the default below.
+    """
+
+    #: Pool strategy: a name of :data:`POOL_CLASSES` or a dotted path to a
+    #: ``sqlalchemy.pool.Pool`` subclass. ``"lifo"`` is a QueuePool that hands
+    #: out the most recently returned connection first, so idle ones can age out.
+    pool_class: str = "queue"
+    #: Connections kept open in the pool (QueuePool, SingletonThreadPool).
+    pool_size: int = 5
+    #: Extra connections allowed above ``pool_size`` under load, closed when
+    #: returned. The server sees at most ``pool_size + max_overflow`` per process.
+    max_overflow: int = 10
+    #: Seconds to wait for a free connection before raising ``PoolTimeout``.
+    timeout: float = 30.0
+    #: Seconds after which a connection is replaced at checkout; ``None`` never.
+    #: Keep it below the server's idle limit (MySQL ``wait_timeout``).
+    recycle: float | None = 3600.0
+    #: Test each reused connection with a round trip at checkout and replace
+    #: it if dead. ``None`` follows the database's ``CONN_HEALTH_CHECKS``.
+    pre_ping: bool | None = None
+    #: What to do with a transaction still open when a connection comes back:
+    #: ``"rollback"``, ``"commit"`` (dangerous: commits half-done work) or
+    #: ``None`` (close such a connection instead of pooling it).
+    reset_on_return: str | None = "rollback"
+
+    @classmethod
+    def from_settings(cls, alias: str, settings_dict: Mapping[str, Any]) -> PoolOptions:
+        """Return the options of ``settings.DATABASES[alias]``, validated.
+
+        Raise ``ImproperlyConfigured`` naming the alias and the key for an
+        unknown key, a wrong type or an impossible value.
+        """
+        raw = settings_dict.get("POOL") or {}
+        where = f"settings.DATABASES[{alias!r}]['POOL']"
+        if not isinstance(raw, Mapping):
+            raise ImproperlyConfigured(
+                f"{where} must be a dict of pool options, not {type(raw).__name__}."
+            )
+        given: dict[str, Any] = {}
+        for key, value in raw.items():
+            name = _canonical_key(where, key)
+            given[name] = _VALIDATORS[name](f"{where}[{key!r}]", value)
+
+        options = cls(**given)
+        pool_cls = options.sqlalchemy_class(where)
+        honoured = next(
+            (keys for klass, keys in _HONOURED.items() if issubclass(pool_cls, klass)),
+            set(),
+        )
+        ignored = sorted(set(given) & (_SIZED - honoured))
+        if ignored:
+            raise ImproperlyConfigured(
+                f"{where}[{ignored[0]!r}] has no effect with pool_class "
+                f"{options.pool_class!r}. Remove it, or use pool_class 'queue'."
+            )
+        return options
+
+    def sqlalchemy_class(self, where: str = "POOL") -> type[sa_pool.Pool]:
+        """Return the SQLAlchemy pool class that ``pool_class`` names."""
+        if self.pool_class in POOL_CLASSES:
+            return POOL_CLASSES[self.pool_class]
+        try:
+            klass = import_string(self.pool_class)
+        except ImportError as err:
+            raise ImproperlyConfigured(
+                f"{where}['pool_class'] is improperly configured to "
+                f"{self.pool_class!r}: {err}. Use one of "
+                f"{', '.join(map(repr, POOL_CLASSES))}, or a dotted path."
+            ) from None
+        if not (isinstance(klass, type) and issubclass(klass, sa_pool.Pool)):
+            raise ImproperlyConfigured(
+                f"{where}['pool_class'] is improperly configured to "
+                f"{self.pool_class!r}, which is not a sqlalchemy.pool.Pool subclass."
+            )
+        return klass
+
+    def sqlalchemy_pool_arguments(self) -> tuple[type[sa_pool.Pool], dict[str, Any]]:
+        """Return the pool class and the keyword arguments it takes from these options."""
+        pool_cls = self.sqlalchemy_class()
+        kwargs: dict[str, Any] = {"recycle": -1 if self.recycle is None else self.recycle}
+        if issubclass(pool_cls, sa_pool.QueuePool):
+            kwargs.update(
+                pool_size=self.pool_size,
+                max_overflow=self.max_overflow,
+                timeout=self.timeout,
+                use_lifo=self.pool_class == "lifo",
+            )
+        elif issubclass(pool_cls, sa_pool.SingletonThreadPool):
+            kwargs["pool_size"] = self.pool_size
+        return pool_cls, kwargs
+
+
+_KEYS = tuple(f.name for f in fields(PoolOptions))
+
+
+def _canonical_key(where: str, key: object) -> str:
+    name = str(key).lower()
+    if name in _KEYS:
+        return name
+    close = difflib.get_close_matches(name, _KEYS, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise ImproperlyConfigured(
+        f"{where} has an unknown option {key!r}.{hint} Valid options are: {', '.join(_KEYS)}."
+    )
+
+
+def _whole(minimum: int):
+    def check(where: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ImproperlyConfigured(f"{where} must be a whole number, not {value!r}.")
+        if value < minimum:
+            raise ImproperlyConfigured(
+                f"{where} is improperly configured to {value!r}. "
+                f"Use a whole number of {minimum} or more."
+            )
+        return value
+
+    return check
+
+
+def _seconds(where: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ImproperlyConfigured(f"{where} must be a number of seconds, not {value!r}.")
+    if not (value > 0 and math.isfinite(value)):
+        raise ImproperlyConfigured(
+            f"{where} is improperly configured to {value!r}. "
+            "Use a finite number of seconds greater than 0."
+        )
+    return float(value)
+
+
+def _recycle(where: str, value: Any) -> float | None:
+    # SQLAlchemy spells "never" as -1; accept it next to None.
+    if value is None or (value == -1 and not isinstance(value, bool)):
+        return None
+    return _seconds(where, value)
+
+
+def _pool_class(where: str, value: Any) -> str:
+    if isinstance(value, type) and issubclass(value, sa_pool.Pool):
+        return f"{value.__module__}.{value.__qualname__}"
+    if not isinstance(value, str) or not value:
+        raise ImproperlyConfigured(
+            f"{where} must be one of {', '.join(map(repr, POOL_CLASSES))} "
+            f"or a dotted path to a sqlalchemy.pool.Pool subclass, not {value!r}."
+        )
+    name = value.lower()
+    return name if name in POOL_CLASSES else value
+
+
+def _flag(where: str, value: Any) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise ImproperlyConfigured(f"{where} must be True, False or None, not {value!r}.")
+    return value
+
+
+def _reset_on_return(where: str, value: Any) -> str | None:
+    # SQLAlchemy accepts True for "rollback" and False for None; so do we.
+    if value is True:
+        return "rollback"
+    if value is False:
+        return None
+    if isinstance(value, str) and value.lower() in _RESET_ON_RETURN:
+        return value.lower()
+    if value is None:
+        return None
+    raise ImproperlyConfigured(
+        f"{where} is improperly configured to {value!r}. Use 'rollback', 'commit' or None."
+    )
+
+
+_VALIDATORS = {
+    "pool_class": _pool_class,
+    "pool_size": _whole(1),
+    "max_overflow": _whole(0),
+    "timeout": _seconds,
+    "recycle": _recycle,
+    "pre_ping": _flag,
+    "reset_on_return": _reset_on_return,
+}

@@ -1,0 +1,54 @@
+"""What the pool must know about a vendor's DB-API connections.
+
+The pool works below Django: it pings, cleans and classifies raw driver
+connections, sometimes from a thread whose Django wrapper is gone (garbage
+collection). Each backend's ``base.py`` subclasses :class:`Driver` with its
+vendor's knowledge; the defaults here are plain PEP 249.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["Driver"]
+
+
+class Driver:
+    """PEP 249 defaults; override per vendor."""
+
+    #: Human name for log lines.
+    name = "dbapi"
+
+    def ping(self, connection: Any) -> None:
+        """Make one round trip; raise if the connection is dead.
+
+        Must not leave a transaction open, whatever the autocommit mode.
+        """
+        cursor = connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+        finally:
+            cursor.close()
+        if self.in_transaction(connection) is not False:
+            connection.rollback()
+
+    def is_disconnect(self, error: BaseException, connection: Any) -> bool:
+        """Return whether *error* means *connection* can never be used again."""
+        return False
+
+    def in_transaction(self, connection: Any) -> bool | None:
+        """Return whether a transaction is open.
+
+        Return ``None`` if the driver cannot tell without a round trip; raise if
+        the connection is in no state to be reused.
+        """
+        return None
+
+    def autocommit(self, connection: Any) -> bool:
+        """Return the connection's autocommit mode, read without a round trip."""
+        return bool(connection.autocommit)
+
+    def set_autocommit(self, connection: Any, value: bool) -> None:
+        """Set the connection's autocommit mode."""
+        connection.autocommit = value

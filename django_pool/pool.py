@@ -1,0 +1,243 @@
+"""One SQLAlchemy pool for one database target, and the rules for lending from it.
+
+SQLAlchemy does the pooling: sizes, overflow, waiting, recycling. This module
+adds what a bare ``sqlalchemy.pool.Pool`` cannot know, all through its public
+API (``creator``, pool events, ``PoolProxiedConnection``):
+
+* the creator runs the *checking-out* wrapper's stock ``get_new_connection``,
+  so vendor setup happens once per physical connection;
+* pre-ping through the vendor's :class:`~django_pool.driver.Driver` (a pool
+  without a dialect cannot ping by itself);
+* a connection goes back only clean, else it is closed;
+* one disconnect marks every older connection stale (a server restart costs
+  the requests in flight, not one failed request per pooled connection);
+* a retired pool (test database dropped, settings changed) closes what comes
+  back instead of keeping it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event, exc
+from sqlalchemy.pool import Pool, PoolProxiedConnection, QueuePool
+
+from .config import PoolOptions
+from .driver import Driver
+from .errors import PoolTimeout
+from .stats import PoolStats
+
+__all__ = ["DatabasePool"]
+
+logger = logging.getLogger(__name__)
+
+# Keys in each connection record's ``info`` dict, which lives as long as the
+# physical connection.
+_BORN = "django_pool.born"  # time.monotonic() when opened
+_FRESH = "django_pool.fresh"  # opened by this checkout: no need to ping
+_CLEANED = "django_pool.cleaned"  # checkin already cleaned it; skip the reset hook
+
+
+class DatabasePool:
+    """A SQLAlchemy pool for one (alias, connection parameters) target.
+
+    *autocommit* is the database's ``AUTOCOMMIT`` setting: every connection
+    goes back to the pool in that mode.
+    """
+
+    def __init__(
+        self,
+        *,
+        alias: str,
+        database: str,
+        options: PoolOptions,
+        driver: Driver,
+        autocommit: bool,
+        pre_ping: bool,
+    ) -> None:
+        self.alias = alias
+        #: Database name the pool's connections use (for test DB teardown).
+        self.database = database
+        self.options = options
+        self.driver = driver
+        self.autocommit = autocommit
+        self.pre_ping = pre_ping
+        self.stats = PoolStats()
+        #: Set once the pool must hand out nothing more and keep nothing back.
+        self.retired = False
+        # Connections opened before this instant are replaced at checkout.
+        self._stale_before = float("-inf")
+        # The creator must open a connection for the wrapper that asked; a
+        # SQLAlchemy creator takes no argument, and runs in the caller's thread.
+        self._local = threading.local()
+        self._pool = self._build()
+
+    def _build(self) -> Pool:
+        pool_cls, kwargs = self.options.sqlalchemy_pool_arguments()
+        # Cleaning is ours (``checkin`` and ``_on_reset``): the driver knows
+        # whether a rollback is needed; SQLAlchemy would always send one.
+        kwargs["reset_on_return"] = None
+        pool = pool_cls(lambda: self._local.creator(), **kwargs)
+        event.listen(pool, "connect", self._on_connect)
+        event.listen(pool, "checkout", self._on_checkout)
+        event.listen(pool, "reset", self._on_reset)
+        self.stats.attach(pool)
+        return pool
+
+    # ##### Lending #####
+
+    def checkout(self, creator: Callable[[], Any]) -> PoolProxiedConnection:
+        """Return a connection from the pool; *creator* opens one if needed.
+
+        Raise :class:`~django_pool.PoolTimeout` after ``timeout`` seconds.
+        """
+        self._local.creator = creator
+        try:
+            return self._pool.connect()
+        except exc.TimeoutError:
+            # Raised outside the except block's context: SQLAlchemy's message
+            # is replaced by one that says which setting to change.
+            pass
+        finally:
+            self._local.creator = None
+        self.stats.bump(PoolStats.TIMEOUTS_NUM)
+        raise PoolTimeout(self._timeout_message()) from None
+
+    def checkin(self, connection: PoolProxiedConnection, *, reusable: bool, idle: bool) -> None:
+        """Give *connection* back: clean and pooled, or closed.
+
+        *reusable* is False when the caller saw it break or leaves it mid-atomic.
+        *idle* is the caller's word that no transaction is open, used where the
+        driver cannot tell without a round trip.
+        """
+        try:
+            if reusable and not self.retired and self._clean(connection.driver_connection, idle):
+                connection.info[_CLEANED] = True
+            else:
+                logger.debug("database %r: closing returned connection", self.alias)
+                connection.invalidate()
+        finally:
+            connection.close()
+
+    def mark_stale(self, connection: PoolProxiedConnection) -> None:
+        """Replace *connection* and every connection opened before it at their next checkout.
+
+        Called after a disconnect-class error: when one connection died, the
+        server probably restarted and the older ones are dead too.
+        """
+        born = connection.info.get(_BORN)
+        if born is not None:
+            self._stale_before = max(self._stale_before, born)
+        self.stats.bump(PoolStats.DISCONNECTS_NUM)
+
+    def retire(self) -> None:
+        """Close the idle connections; connections still lent out close when returned."""
+        self.retired = True
+        self._pool.dispose()
+
+    def forget(self) -> None:
+        """Drop this pool without touching its connections (after ``fork``)."""
+        self.retired = True
+
+    # ##### Reporting #####
+
+    def status(self) -> dict[str, Any]:
+        """Return gauges and counters of this pool."""
+        pool = self._pool
+        status: dict[str, Any] = {
+            "alias": self.alias,
+            "database": self.database,
+            "pool_class": self.options.pool_class,
+            "in_use": self.stats.in_use,
+        }
+        if isinstance(pool, QueuePool):
+            status.update(
+                pool_size=pool.size(),
+                max_overflow=self.options.max_overflow,
+                idle=pool.checkedin(),
+                overflow=max(0, pool.checkedin() + pool.checkedout() - pool.size()),
+            )
+        status.update(self.stats.get())
+        return status
+
+    def _timeout_message(self) -> str:
+        s = self.status()
+        setting = f"settings.DATABASES[{self.alias!r}]['POOL']"
+        return (
+            f"database {self.alias!r}: no connection became free within "
+            f"{self.options.timeout:g} s (pool_size={s.get('pool_size')}, "
+            f"in use={s['in_use']}, overflow={s.get('overflow')} of "
+            f"max_overflow={s.get('max_overflow')}). Raise {setting}['pool_size'], "
+            f"['max_overflow'] or ['timeout'], or return connections sooner."
+        )
+
+    # ##### Cleaning #####
+
+    def _clean(self, connection: Any, idle: bool) -> bool:
+        """Leave *connection* out of any transaction, in the configured autocommit mode.
+
+        Return False if that cannot be done.
+        """
+        driver = self.driver
+        try:
+            in_transaction = driver.in_transaction(connection)
+            if in_transaction is None:
+                in_transaction = not idle
+            if in_transaction:
+                reset = self.options.reset_on_return
+                if reset is None:
+                    return False
+                if reset == "commit":
+                    connection.commit()
+                else:
+                    connection.rollback()
+            if driver.autocommit(connection) != self.autocommit:
+                driver.set_autocommit(connection, self.autocommit)
+        except Exception as err:
+            logger.warning(
+                "database %r: discarding a connection that could not be cleaned: %s",
+                self.alias,
+                type(err).__name__,
+            )
+            return False
+        return True
+
+    # ##### Pool events #####
+
+    def _on_connect(self, dbapi_connection, record) -> None:
+        record.info[_BORN] = time.monotonic()
+        record.info[_FRESH] = True
+        logger.debug("database %r: new connection (%s)", self.alias, self.driver.name)
+
+    def _on_checkout(self, dbapi_connection, record, proxy) -> None:
+        # Raising DisconnectionError makes SQLAlchemy close this connection
+        # and open another in its place (then call us again).
+        if record.info.pop(_FRESH, False):
+            return
+        if record.info.get(_BORN, 0.0) <= self._stale_before:
+            raise exc.DisconnectionError("opened before a disconnect was seen")
+        if self.pre_ping:
+            try:
+                self.driver.ping(dbapi_connection)
+            except Exception as err:
+                self.stats.bump(PoolStats.PINGS_FAILED)
+                logger.info("database %r: pre-ping failed: %s", self.alias, type(err).__name__)
+                raise exc.DisconnectionError("pre-ping failed") from err
+
+    def _on_reset(self, dbapi_connection, record, reset_state) -> None:
+        if record.info.pop(_CLEANED, False):
+            return
+        # Returned without ``checkin``: its owner was garbage collected (a
+        # thread that ended holding it). Nobody vouches for it; roll back
+        # unless the driver says it is idle. Raising makes SQLAlchemy close it.
+        logger.warning(
+            "database %r: a connection came back without being closed "
+            "(its thread ended?); cleaning it",
+            self.alias,
+        )
+        if not self._clean(dbapi_connection, idle=False):
+            raise exc.DisconnectionError("could not clean a connection returned by GC")

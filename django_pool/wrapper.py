@@ -1,0 +1,216 @@
+"""PooledDatabaseWrapperMixin: where Django's connection handling meets the pool.
+
+Django opens a connection in ``connect()`` (through ``get_new_connection``)
+and drops it in ``close()`` (through ``_close``); with ``CONN_MAX_AGE = 0``
+it does both once per request. The mixin turns the first into a checkout and
+the second into a checkin, and changes nothing else: Django keeps working on
+the raw driver connection (``self.connection``), never on a proxy, so
+attribute writes such as ``autocommit`` reach the driver.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import NO_DB_ALIAS
+from django.db.utils import DatabaseErrorWrapper
+from django.utils.functional import cached_property
+
+from . import registry
+from .config import PoolOptions
+from .driver import Driver
+from .pool import DatabasePool
+
+__all__ = ["PooledDatabaseWrapperMixin"]
+
+# True inside ``_nodb_cursor()``: the maintenance connections Django opens to
+# create and drop test databases (including PostgreSQL's fallback to another
+# database's NAME) are never pooled, or they would keep the database busy.
+_unpooled: ContextVar[bool] = ContextVar("django_pool_unpooled", default=False)
+
+# Settings keys that do not shape a physical connection.
+_NOT_CONNECTION_KEYS = frozenset({"TEST", "CONN_MAX_AGE", "ATOMIC_REQUESTS"})
+
+# Connections a forked child inherited from its parent: referenced forever so
+# that garbage collection never closes the parent's sockets from the child.
+_inherited: list[Any] = []
+
+
+class PooledDatabaseWrapperMixin:
+    """Mix into a Django ``DatabaseWrapper`` to draw its connections from a pool.
+
+    Put it first: ``class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper)``.
+    A backend sets :attr:`pool_driver` and may override
+    :meth:`prepare_pooled_connection` and :meth:`is_pooled`.
+    """
+
+    #: The vendor's knowledge of its DB-API connections.
+    pool_driver: Driver = Driver()
+
+    # Per-checkout state, on the wrapper (the pool keeps per-connection state).
+    _pool: DatabasePool | None = None
+    _pool_connection: Any = None  # sqlalchemy PoolProxiedConnection
+    _pool_disconnected = False
+
+    def __init__(self, settings_dict: dict[str, Any], alias: str = DEFAULT_DB_ALIAS) -> None:
+        super().__init__(settings_dict, alias)
+        # Fail at first use of a misconfigured alias, not at its first query.
+        PoolOptions.from_settings(alias, settings_dict)
+
+    def is_pooled(self) -> bool:
+        """Return whether this wrapper's connections come from the pool."""
+        return self.alias != NO_DB_ALIAS and not _unpooled.get()
+
+    def prepare_pooled_connection(self, connection: Any) -> None:
+        """Set on this wrapper what the stock ``get_new_connection`` would have set.
+
+        Called at every checkout, after the stock method ran once per physical
+        connection (on whichever wrapper opened it).
+        """
+
+    @contextmanager
+    def _nodb_cursor(self):
+        with unpooled(), super()._nodb_cursor() as cursor:
+            yield cursor
+
+    # ##### Settings #####
+
+    def check_settings(self) -> None:
+        super().check_settings()
+        where = f"settings.DATABASES[{self.alias!r}]"
+        if self.settings_dict["CONN_MAX_AGE"] != 0:
+            raise ImproperlyConfigured(
+                f"{where}['CONN_MAX_AGE'] is {self.settings_dict['CONN_MAX_AGE']!r}, "
+                "but with django-pool the pool decides how long connections live. "
+                f"Set it to 0 (and use {where}['POOL']['recycle'] to bound a "
+                "connection's age)."
+            )
+        if self.settings_dict["OPTIONS"].get("pool"):
+            raise ImproperlyConfigured(
+                f"{where}['OPTIONS']['pool'] turns on Django's own connection pool, "
+                "which cannot run together with django-pool. Remove it and put the "
+                f"pool options in {where}['POOL']."
+            )
+
+    # ##### Checkout #####
+
+    def connect(self) -> None:
+        try:
+            super().connect()
+        except BaseException:
+            # A connection that failed its setup goes back now (closed), not
+            # whenever this wrapper happens to be closed.
+            if self._pool_connection is not None:
+                self._release_pooled(reusable=False)
+                self.connection = None
+            raise
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        if not self.is_pooled():
+            return super().get_new_connection(conn_params)
+        pool = registry.get_or_create(self.alias, self._pool_digest(), self._build_pool)
+        open_new = super().get_new_connection
+        pooled = pool.checkout(lambda: open_new(conn_params))
+        self._pool = pool
+        self._pool_connection = pooled
+        self._pool_disconnected = False
+        connection = pooled.driver_connection
+        self.prepare_pooled_connection(connection)
+        return connection
+
+    def _pool_digest(self) -> str:
+        # Everything that shapes a physical connection, hashed: the password
+        # takes part but never leaves this function.
+        items = sorted(
+            (k, v) for k, v in self.settings_dict.items() if k not in _NOT_CONNECTION_KEYS
+        )
+        shape = repr((type(self).__module__, items, settings.USE_TZ, settings.TIME_ZONE))
+        return hashlib.blake2b(shape.encode(), digest_size=16).hexdigest()
+
+    def _build_pool(self) -> DatabasePool:
+        options = PoolOptions.from_settings(self.alias, self.settings_dict)
+        pre_ping = options.pre_ping
+        if pre_ping is None:
+            pre_ping = bool(self.settings_dict["CONN_HEALTH_CHECKS"])
+        return DatabasePool(
+            alias=self.alias,
+            database=str(self.settings_dict["NAME"]),
+            options=options,
+            driver=self.pool_driver,
+            autocommit=self.settings_dict["AUTOCOMMIT"],
+            pre_ping=pre_ping,
+        )
+
+    # ##### Checkin #####
+
+    def _close(self) -> None:
+        if self._pool_connection is None:
+            return super()._close()
+        # Closing inside atomic() leaves Django believing a transaction is
+        # open; like the stock backend, really close the connection.
+        self._release_pooled(reusable=not self.in_atomic_block)
+
+    def _release_pooled(self, *, reusable: bool) -> None:
+        pooled, self._pool_connection = self._pool_connection, None
+        pool = self._pool
+        if self._pool_disconnected:
+            pool.mark_stale(pooled)
+            reusable = False
+        idle = self.autocommit and not self.in_atomic_block
+        pool.checkin(pooled, reusable=reusable, idle=idle)
+
+    @cached_property
+    def wrap_database_errors(self) -> DatabaseErrorWrapper:
+        return _DisconnectAwareErrorWrapper(self)
+
+
+class _DisconnectAwareErrorWrapper(DatabaseErrorWrapper):
+    """Django's error translator, which also notes disconnect-class errors.
+
+    Every driver call Django makes runs inside ``wrap_database_errors``, so
+    this sees each driver exception before Django translates it.
+    """
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        wrapper = self.wrapper
+        if exc_value is not None and wrapper._pool_connection is not None:
+            try:
+                if wrapper.pool_driver.is_disconnect(exc_value, wrapper.connection):
+                    wrapper._pool_disconnected = True
+            except Exception:  # classification must never mask the real error
+                wrapper._pool_disconnected = True
+        return super().__exit__(exc_type, exc_value, traceback)
+
+
+@contextmanager
+def unpooled():
+    """Open connections directly, bypassing the pool, inside this block."""
+    token = _unpooled.set(True)
+    try:
+        yield
+    finally:
+        _unpooled.reset(token)
+
+
+def _detach_after_fork() -> None:
+    # The forking thread's wrappers survive in the child; their connections
+    # are the parent's. Forget them, as close() would, without closing.
+    for wrapper in connections.all(initialized_only=True):
+        if getattr(wrapper, "_pool_connection", None) is None:
+            continue
+        _inherited.append((wrapper._pool_connection, wrapper.connection))
+        wrapper._pool_connection = None
+        wrapper.connection = None
+        if wrapper.in_atomic_block:
+            wrapper.closed_in_transaction = True
+            wrapper.needs_rollback = True
+
+
+os.register_at_fork(after_in_child=_detach_after_fork)
