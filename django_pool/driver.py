@@ -45,6 +45,10 @@ class Driver:
         """
         return None
 
+    def rollback(self, connection: Any) -> None:
+        """Roll back the open transaction, whatever the autocommit mode."""
+        connection.rollback()
+
     def autocommit(self, connection: Any) -> bool:
         """Return the connection's autocommit mode, read without a round trip."""
         return bool(connection.autocommit)

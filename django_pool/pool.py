@@ -147,21 +147,23 @@ class DatabasePool:
 
     def status(self) -> dict[str, Any]:
         """Return gauges and counters of this pool."""
-        pool = self._pool
+        stats = self.stats
+        open_, in_use = stats.open, stats.in_use
         status: dict[str, Any] = {
             "alias": self.alias,
             "database": self.database,
             "pool_class": self.options.pool_class,
-            "in_use": self.stats.in_use,
+            "open": open_,
+            "in_use": in_use,
+            "idle": max(0, open_ - in_use),
         }
-        if isinstance(pool, QueuePool):
+        if isinstance(self._pool, QueuePool):
             status.update(
-                pool_size=pool.size(),
+                pool_size=self.options.pool_size,
                 max_overflow=self.options.max_overflow,
-                idle=pool.checkedin(),
-                overflow=max(0, pool.checkedin() + pool.checkedout() - pool.size()),
+                overflow=max(0, open_ - self.options.pool_size),
             )
-        status.update(self.stats.get())
+        status.update(stats.get())
         return status
 
     def _timeout_message(self) -> str:
@@ -194,7 +196,7 @@ class DatabasePool:
                 if reset == "commit":
                     connection.commit()
                 else:
-                    connection.rollback()
+                    driver.rollback(connection)
             if driver.autocommit(connection) != self.autocommit:
                 driver.set_autocommit(connection, self.autocommit)
         except Exception as err:

@@ -30,7 +30,8 @@ class PoolStats:
     def __init__(self) -> None:
         self._counter: Counter[str] = Counter()
         self._lock = threading.Lock()
-        #: Connections handed out and not yet back (a gauge: never reset).
+        # Gauges, never reset: physical connections open, and lent out.
+        self.open = 0
         self.in_use = 0
 
     def attach(self, pool: Pool) -> None:
@@ -45,6 +46,8 @@ class PoolStats:
         # The checkin event also fires for connections garbage collected
         # while checked out, so the gauge cannot drift.
         event.listen(pool, "checkin", self._on_checkin)
+        event.listen(pool, "close", self._on_close)
+        event.listen(pool, "close_detached", self._on_close_detached)
 
     def bump(self, key: str, n: int = 1) -> None:
         """Add *n* to counter *key*."""
@@ -63,7 +66,17 @@ class PoolStats:
         return dict(counter)
 
     def _on_connect(self, dbapi_connection, connection_record) -> None:
-        self.bump(self.CONNECTIONS_NUM)
+        with self._lock:
+            self._counter[self.CONNECTIONS_NUM] += 1
+            self.open += 1
+
+    def _on_close(self, dbapi_connection, connection_record) -> None:
+        with self._lock:
+            self.open -= 1
+
+    def _on_close_detached(self, dbapi_connection) -> None:
+        with self._lock:
+            self.open -= 1
 
     def _on_checkout(self, dbapi_connection, connection_record, proxy) -> None:
         with self._lock:

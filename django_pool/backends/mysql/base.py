@@ -18,9 +18,6 @@ from .creation import DatabaseCreation
 # killed (MariaDB), 1053 server shutdown in progress.
 _DISCONNECT_CODES = frozenset({2006, 2013, 2014, 2045, 2055, 4031, 1927, 1053})
 
-# PyMySQL keeps the server's status flags; this bit says a transaction is open.
-_SERVER_STATUS_IN_TRANS = 1
-
 
 class MySQLDriver(Driver):
     """mysqlclient and PyMySQL, on MySQL and MariaDB."""
@@ -41,10 +38,10 @@ class MySQLDriver(Driver):
         return code in _DISCONNECT_CODES or isinstance(error, Database.InterfaceError)
 
     def in_transaction(self, connection: Any) -> bool | None:
-        status = getattr(connection, "server_status", None)
-        if status is None:  # mysqlclient does not expose it: the caller decides
-            return None
-        return bool(status & _SERVER_STATUS_IN_TRANS)
+        # mysqlclient does not expose the server's status flags, and PyMySQL's
+        # copy goes stale after a result set (INSERT ... RETURNING included):
+        # neither can tell. The caller falls back on what Django knows.
+        return None
 
     def autocommit(self, connection: Any) -> bool:
         return bool(connection.get_autocommit())

@@ -58,6 +58,15 @@ class PostgreSQLDriver(Driver):
         # ACTIVE (a query still running) or UNKNOWN (connection broken).
         raise base.Database.InterfaceError(f"connection in transaction status {status!r}")
 
+    def rollback(self, connection: Any) -> None:
+        # psycopg2's rollback() does nothing in autocommit mode, even after a
+        # raw BEGIN; psycopg 3's checks the real transaction status.
+        if not is_psycopg3 and connection.autocommit:
+            with connection.cursor() as cursor:
+                cursor.execute("ROLLBACK")
+        else:
+            connection.rollback()
+
 
 class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
     """Django's PostgreSQL DatabaseWrapper, with connections from a pool."""

@@ -1,0 +1,1 @@
+"""django-pool's command line."""

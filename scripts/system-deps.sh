@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# mysqlclient compiles against MariaDB's client headers; install them when
+# missing and we are allowed to (root with apt). Anything else: say what to do.
+set -eu
+if pkg-config --exists mariadb 2>/dev/null || pkg-config --exists mysqlclient 2>/dev/null; then
+    exit 0
+fi
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing libmariadb-dev (headers for mysqlclient)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmariadb-dev pkg-config >/dev/null
+else
+    echo "mysqlclient needs MySQL/MariaDB client headers: install libmariadb-dev (Debian/Ubuntu)," >&2
+    echo "mariadb-connector-c-devel (Fedora) or mysql-client (Homebrew), then run make again." >&2
+    exit 1
+fi

@@ -1,0 +1,124 @@
+"""POOL validation: every bad value is an ImproperlyConfigured naming alias and key."""
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db.utils import load_backend
+from sqlalchemy.pool import QueuePool
+
+from django_pool.config import PoolOptions
+
+
+def options(pool):
+    return PoolOptions.from_settings("default", {"POOL": pool})
+
+
+def test_defaults():
+    opts = options(None)
+    assert (opts.pool_class, opts.pool_size, opts.max_overflow) == ("queue", 5, 10)
+    assert (opts.timeout, opts.recycle, opts.pre_ping) == (30.0, 3600.0, None)
+    assert opts.reset_on_return == "rollback"
+
+
+def test_keys_are_case_insensitive():
+    opts = options({"POOL_SIZE": 3, "Max_Overflow": 0})
+    assert (opts.pool_size, opts.max_overflow) == (3, 0)
+
+
+def test_unknown_key_names_alias_key_and_suggests():
+    with pytest.raises(ImproperlyConfigured) as info:
+        options({"pool_sise": 3})
+    message = str(info.value)
+    assert "settings.DATABASES['default']['POOL']" in message
+    assert "'pool_sise'" in message
+    assert "Did you mean 'pool_size'?" in message
+    assert "Valid options are: pool_class, pool_size" in message
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("pool_size", 0, "['pool_size'] is improperly configured to 0. Use a whole number of 1"),
+        ("pool_size", -2, "Use a whole number of 1 or more"),
+        ("pool_size", "5", "['pool_size'] must be a whole number, not '5'"),
+        ("pool_size", True, "must be a whole number, not True"),
+        ("max_overflow", -1, "['max_overflow'] is improperly configured to -1. Use a whole"),
+        ("timeout", 0, "['timeout'] is improperly configured to 0. Use a finite number"),
+        ("timeout", None, "['timeout'] must be a number of seconds, not None"),
+        ("timeout", float("inf"), "Use a finite number of seconds"),
+        ("recycle", "1h", "['recycle'] must be a number of seconds"),
+        ("pre_ping", "yes", "['pre_ping'] must be True, False or None"),
+        ("reset_on_return", "drop", "['reset_on_return'] is improperly configured to 'drop'"),
+        ("pool_class", "nosuch.Pool", "['pool_class'] is improperly configured to 'nosuch.Pool'"),
+        ("pool_class", "collections.OrderedDict", "not a sqlalchemy.pool.Pool subclass"),
+        ("pool_class", 3, "['pool_class'] must be one of 'queue'"),
+    ],
+)
+def test_bad_values_are_named(key, value, expected):
+    with pytest.raises(ImproperlyConfigured) as info:
+        options({key: value})
+    assert "settings.DATABASES['default']['POOL']" in str(info.value)
+    assert expected in str(info.value)
+
+
+def test_options_the_pool_class_ignores_are_errors():
+    with pytest.raises(
+        ImproperlyConfigured, match=r"\['max_overflow'\] has no effect with pool_class 'null'"
+    ):
+        options({"pool_class": "null", "max_overflow": 3})
+
+
+def test_pool_class_by_name_path_or_class():
+    assert options({"pool_class": "LIFO"}).sqlalchemy_pool_arguments()[1]["use_lifo"] is True
+    assert options({"pool_class": "sqlalchemy.pool.QueuePool"}).sqlalchemy_class() is QueuePool
+    assert options({"pool_class": QueuePool}).sqlalchemy_class() is QueuePool
+
+
+def test_recycle_never():
+    assert options({"recycle": None}).recycle is None
+    assert options({"recycle": -1}).sqlalchemy_pool_arguments()[1]["recycle"] == -1
+
+
+def test_pool_must_be_a_dict():
+    with pytest.raises(ImproperlyConfigured, match="must be a dict of pool options, not list"):
+        options([("pool_size", 1)])
+
+
+def sqlite_wrapper(**settings):
+    backend = load_backend("django_pool.backends.sqlite3")
+    base = {
+        "NAME": "/tmp/django_pool_config.sqlite3",
+        "CONN_MAX_AGE": 0,
+        "OPTIONS": {},
+        "CONN_HEALTH_CHECKS": False,
+        "TIME_ZONE": None,
+        "AUTOCOMMIT": True,
+        "ATOMIC_REQUESTS": False,
+        "USER": "",
+        "PASSWORD": "",
+        "HOST": "",
+        "PORT": "",
+        "TEST": {},
+    }
+    return backend.DatabaseWrapper({**base, **settings}, alias="config")
+
+
+def test_misconfigured_alias_fails_when_first_used():
+    with pytest.raises(ImproperlyConfigured, match=r"DATABASES\['config'\]\['POOL'\]"):
+        sqlite_wrapper(POOL={"size": 3})
+
+
+def test_conn_max_age_must_be_zero(django_db_blocker):
+    wrapper = sqlite_wrapper(CONN_MAX_AGE=60)
+    with django_db_blocker.unblock(), pytest.raises(ImproperlyConfigured) as info:
+        wrapper.ensure_connection()
+    assert "settings.DATABASES['config']['CONN_MAX_AGE'] is 60" in str(info.value)
+    assert "Set it to 0" in str(info.value)
+    assert wrapper.connection is None
+
+
+def test_django_native_pool_option_is_refused(django_db_blocker):
+    wrapper = sqlite_wrapper(OPTIONS={"pool": True})
+    with django_db_blocker.unblock(), pytest.raises(ImproperlyConfigured) as info:
+        wrapper.ensure_connection()
+    assert "settings.DATABASES['config']['OPTIONS']['pool']" in str(info.value)
+    assert "Remove it and put the pool options in" in str(info.value)

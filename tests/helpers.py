@@ -1,0 +1,142 @@
+"""Helpers the tests import: the server witness, session ids, threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connections
+
+
+class Server:
+    """The database server's own view of our connections, from outside the pool."""
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        self.settings_dict = connections[alias].settings_dict
+        self.vendor = connections[alias].vendor
+        self._conn = self._connect()
+
+    @property
+    def database(self) -> str:
+        return self.settings_dict["NAME"]
+
+    def _connect(self):
+        s = self.settings_dict
+        if self.vendor == "postgresql":
+            from django.db.backends.postgresql.base import Database
+
+            conn = Database.connect(
+                dbname="postgres",
+                user=s["USER"],
+                password=s["PASSWORD"],
+                host=s["HOST"],
+                port=s["PORT"],
+            )
+            conn.autocommit = True
+            return conn
+        import MySQLdb
+
+        return MySQLdb.connect(
+            user=s["USER"],
+            password=s["PASSWORD"],
+            host=s["HOST"],
+            port=int(s["PORT"]),
+            autocommit=True,
+        )
+
+    def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:
+        cursor = self._conn.cursor()
+        try:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def session_ids(self) -> set[int]:
+        """Return the server's ids of the sessions connected to the test database."""
+        if self.vendor == "postgresql":
+            sql = "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+        else:
+            sql = (
+                "SELECT ID FROM information_schema.PROCESSLIST "
+                "WHERE DB = %s AND ID <> CONNECTION_ID()"
+            )
+        return {row[0] for row in self._rows(sql, (self.database,))}
+
+    def count(self) -> int:
+        """Return how many sessions are connected to the test database."""
+        return len(self.session_ids())
+
+    def kill_all(self) -> int:
+        """Kill every session connected to the test database; return how many."""
+        ids = self.session_ids()
+        for session in ids:
+            if self.vendor == "postgresql":
+                self._rows("SELECT pg_terminate_backend(%s)", (session,))
+            else:
+                try:
+                    self._rows(f"KILL {int(session)}")
+                except Exception as err:  # noqa: BLE001 - it may have gone already
+                    if err.args[0] != 1094:  # unknown thread id
+                        raise
+        self.wait_until(lambda: not (self.session_ids() & ids), "killed sessions to go")
+        return len(ids)
+
+    def wait_until(self, condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+        """Poll *condition* until true; fail after *timeout* seconds.
+
+        The server ends a session asynchronously after the client closes it;
+        this waits for that fact, it does not guess a delay.
+        """
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out waiting for {what}")
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def session_id(alias: str) -> int:
+    """Return the server's id for the calling thread's connection to *alias*."""
+    connection = connections[alias]
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        return id(connection.connection)
+    sql = (
+        "SELECT pg_backend_pid()" if connection.vendor == "postgresql" else "SELECT CONNECTION_ID()"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchone()[0]
+
+
+def run_threads(count: int, target: Callable[[int], Any]) -> list[Any]:
+    """Run ``target(i)`` in *count* threads at once; return results, re-raise the first error."""
+    results: list[Any] = [None] * count
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(count)
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = target(i)
+        except BaseException as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+        finally:
+            for connection in connections.all(initialized_only=True):
+                connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,), name=f"worker-{i}") for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
