@@ -123,15 +123,14 @@ class DatabasePool:
         finally:
             connection.close()
 
-    def mark_stale(self, connection: PoolProxiedConnection) -> None:
-        """Replace *connection* and every connection opened before it at their next checkout.
+    def mark_stale(self) -> None:
+        """Replace every connection opened before now at its next checkout.
 
         Called after a disconnect-class error: when one connection died, the
-        server probably restarted and the older ones are dead too.
+        server probably restarted and the others are dead too (SQLAlchemy's
+        engine does the same on a disconnect).
         """
-        born = connection.info.get(_BORN)
-        if born is not None:
-            self._stale_before = max(self._stale_before, born)
+        self._stale_before = time.monotonic()
         self.stats.bump(PoolStats.DISCONNECTS_NUM)
 
     def retire(self) -> None:

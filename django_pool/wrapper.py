@@ -161,7 +161,7 @@ class PooledDatabaseWrapperMixin:
         pooled, self._pool_connection = self._pool_connection, None
         pool = self._pool
         if self._pool_disconnected:
-            pool.mark_stale(pooled)
+            pool.mark_stale()
             reusable = False
         idle = self.autocommit and not self.in_atomic_block
         pool.checkin(pooled, reusable=reusable, idle=idle)

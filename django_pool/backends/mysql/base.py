@@ -26,8 +26,12 @@ class MySQLDriver(Driver):
 
     def ping(self, connection: Any) -> None:
         # Never let the driver reconnect behind our back (PyMySQL's default):
-        # a new session would silently lose its settings.
-        connection.ping(False)
+        # a new session would silently lose its settings. mysqlclient never
+        # reconnects and deprecates the argument.
+        if self.name == "pymysql":
+            connection.ping(reconnect=False)
+        else:
+            connection.ping()
 
     def is_disconnect(self, error: BaseException, connection: Any) -> bool:
         Database = base.Database

@@ -1,0 +1,81 @@
+"""Killed sessions: the next request succeeds with pre_ping, at most one fails without."""
+
+import pytest
+from django.db import OperationalError, connections
+from django.db.backends.signals import connection_created
+
+import django_pool
+from tests.helpers import run_threads, session_id
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+
+def warm(alias, count):
+    """Fill the pool with *count* idle connections; return their session ids."""
+    return set(run_threads(count, lambda i: session_id(alias)))
+
+
+def requests(alias, count):
+    """Run *count* sequential requests; return (session ids served, failures)."""
+    served, failures = [], 0
+    for _ in range(count):
+        try:
+            served.append(session_id(alias))
+        except OperationalError:
+            failures += 1
+        finally:
+            connections[alias].close()
+    return served, failures
+
+
+def test_with_pre_ping_no_request_sees_a_killed_session(server, configure_pool):
+    configure_pool(server.alias, pool_size=3, max_overflow=0, pre_ping=True)
+    killed = warm(server.alias, 3)
+    assert server.kill_all() == 3
+
+    served, failures = requests(server.alias, 6)
+    assert failures == 0
+    assert not set(served) & killed
+    assert django_pool.get_stats(server.alias)[server.alias]["pings_failed"] >= 1
+
+
+def test_without_pre_ping_at_most_one_request_fails(server, configure_pool):
+    configure_pool(server.alias, pool_size=3, max_overflow=0, pre_ping=False)
+    killed = warm(server.alias, 3)
+    assert server.kill_all() == 3
+
+    served, failures = requests(server.alias, 6)
+    assert failures <= 1
+    assert len(served) == 6 - failures
+    # A dead connection is never served again: every later request ran on a new session.
+    assert not set(served) & killed
+    stats = django_pool.get_stats(server.alias)[server.alias]
+    assert stats["disconnects_num"] == failures
+
+
+def test_conn_health_checks_turns_pre_ping_on(server, configure_pool):
+    configure_pool(server.alias, health_checks=True, pool_size=2, max_overflow=0)
+    killed = warm(server.alias, 2)
+    server.kill_all()
+    served, failures = requests(server.alias, 3)
+    assert failures == 0 and not set(served) & killed
+
+
+def test_a_connection_whose_setup_fails_goes_back_at_once(vendor, configure_pool):
+    # Anything raising inside connect(), after the checkout (here a
+    # connection_created receiver), must not leave the connection lent out.
+    configure_pool(vendor, pool_size=1, max_overflow=0, timeout=2)
+
+    def fail(**kwargs):
+        raise RuntimeError("setup failed")
+
+    connection_created.connect(fail)
+    try:
+        with pytest.raises(RuntimeError):
+            connections[vendor].ensure_connection()
+    finally:
+        connection_created.disconnect(fail)
+    assert connections[vendor].connection is None
+    stats = django_pool.get_stats(vendor)[vendor]
+    assert stats["in_use"] == 0 and stats["invalidations_num"] == 1
+    assert requests(vendor, 2)[1] == 0  # and the pool of one still serves

@@ -1,0 +1,74 @@
+"""No password reaches a log line, an exception message, the stats or a repr."""
+
+import logging
+
+import pytest
+from django.db import OperationalError, connections
+from django.db.utils import load_backend
+
+import django_pool
+from tests.helpers import run_threads, session_id
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+PASSWORD = "pg-s3cret-never-logged"
+
+
+class Everything(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(self.format(record))
+        if record.exc_info:
+            self.lines.append(logging.Formatter().formatException(record.exc_info))
+
+
+@pytest.fixture
+def every_log_line():
+    handler = Everything()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    for name in ("sqlalchemy", "sqlalchemy.pool", "django_pool", "django.db"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    yield handler.lines
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+
+
+def test_password_never_appears(server, configure_pool, every_log_line):
+    alias = server.alias
+    if connections[alias].vendor != "postgresql":
+        pytest.skip("the MariaDB test user has no password")
+    assert connections.settings[alias]["PASSWORD"] == PASSWORD
+    configure_pool(alias, pool_size=1, max_overflow=0, timeout=0.1, pre_ping=True)
+    seen = []
+
+    session_id(alias)
+    seen.append(run_threads(1, lambda i: _timeout_message(alias))[0])  # PoolTimeout
+    connections[alias].close()
+    server.kill_all()
+    session_id(alias)  # pre-ping replaces the dead one
+    seen += [repr(django_pool.get_stats()), repr(connections[alias])]
+    seen += [repr(pool.__dict__) for pool in django_pool.registry.pools()]
+
+    unreachable = {**connections.settings[alias], "PORT": "1", "POOL": {}}
+    wrapper = load_backend(unreachable["ENGINE"]).DatabaseWrapper(unreachable, alias="down")
+    with pytest.raises(OperationalError) as info:
+        wrapper.ensure_connection()
+    seen.append(str(info.value))
+
+    assert every_log_line, "DEBUG logging produced nothing: the test would prove nothing"
+    for text in [*every_log_line, *seen]:
+        assert PASSWORD not in text
+
+
+def _timeout_message(alias):
+    try:
+        session_id(alias)
+    except django_pool.PoolTimeout as err:
+        return str(err)
+    raise AssertionError("expected PoolTimeout")

@@ -1,0 +1,53 @@
+"""SQLite keeps Django's semantics: memory databases are never pooled or split."""
+
+import pytest
+from django.db.utils import load_backend
+
+from django_pool import registry
+
+
+def wrapper(name, alias):
+    backend = load_backend("django_pool.backends.sqlite3")
+    settings = {
+        "NAME": name,
+        "CONN_MAX_AGE": 0,
+        "OPTIONS": {},
+        "CONN_HEALTH_CHECKS": False,
+        "TIME_ZONE": None,
+        "AUTOCOMMIT": True,
+        "ATOMIC_REQUESTS": False,
+        "USER": "",
+        "PASSWORD": "",
+        "HOST": "",
+        "PORT": "",
+        "TEST": {},
+    }
+    return backend.DatabaseWrapper(settings, alias=alias)
+
+
+@pytest.mark.parametrize("name", [":memory:", "file:memorydb_pooltest?mode=memory&cache=shared"])
+def test_memory_databases_are_not_pooled_and_survive_close(name, django_db_blocker):
+    connection = wrapper(name, "memory")
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE t (x INTEGER)")
+            cursor.execute("INSERT INTO t VALUES (1)")
+        connection.close()  # Django ignores close() on a memory database...
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT x FROM t")  # ...so the data is still there
+            assert cursor.fetchall() == [(1,)]
+        assert not connection.is_pooled()
+        assert registry.pools("memory") == []
+        connection.connection.close()
+
+
+def test_file_databases_are_pooled(tmp_path, django_db_blocker):
+    connection = wrapper(str(tmp_path / "file.sqlite3"), "file")
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        connection.close()
+    assert connection.is_pooled()
+    [pool] = registry.pools("file")
+    assert pool.status()["idle"] == 1
+    registry.retire(alias="file")
