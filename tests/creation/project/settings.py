@@ -1,0 +1,35 @@
+"""A small Django project run by ``manage.py test`` in a subprocess (tests/creation).
+
+DJANGO_POOL_PROJECT_VENDOR picks the database: postgresql, mysql or sqlite.
+Two aliases, the second a test mirror-free multi-db target, so creation,
+cloning (--parallel) and destruction happen with pools alive on both.
+"""
+
+import os
+
+from tests.settings import DRIVERS, MYSQL, PG  # noqa: F401 - DRIVERS applies the driver choice
+
+SECRET_KEY = "django-pool-project"
+USE_TZ = True
+INSTALLED_APPS = ["tests.testapp"]
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+
+VENDOR = os.environ["DJANGO_POOL_PROJECT_VENDOR"]
+if VENDOR == "postgresql":
+    base = PG
+elif VENDOR == "mysql":
+    base = MYSQL
+else:
+    base = {"ENGINE": "django_pool.backends.sqlite3", "NAME": "project.sqlite3"}
+
+
+def database(name):
+    settings = {**base, "NAME": name, "POOL": {"pool_size": 2, "max_overflow": 2}}
+    if VENDOR != "sqlite":
+        settings["TEST"] = {**base.get("TEST", {}), "NAME": f"test_{name}"}
+    else:
+        settings["TEST"] = {}  # the test runner's shared-cache memory database
+    return settings
+
+
+DATABASES = {"default": database("dp_project"), "other": database("dp_project_other")}

@@ -1,0 +1,64 @@
+"""Django's test runner with pooled ENGINEs: create, clone (--parallel) and destroy.
+
+Runs ``django-admin test`` on a small project in a subprocess, the way a
+user does, then asks the server whether any test database is left behind
+(a failed DROP DATABASE would leave one and print "being accessed by other
+users").
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Server
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_project(vendor, *args):
+    env = {
+        **os.environ,
+        "DJANGO_POOL_PROJECT_VENDOR": vendor,
+        "DJANGO_SETTINGS_MODULE": "tests.creation.project.settings",
+        "PYTHONPATH": str(ROOT),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "django", "test", "tests.creation.project.sample", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize("parallel", ["1", "2"])
+@pytest.mark.django_db(databases="__all__")
+def test_manage_py_test(server, parallel):
+    vendor = server.vendor
+    result = run_project(vendor, "--parallel", parallel, "--noinput", "-v", "2")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Ran 6 tests" in output and "OK" in output
+    assert "being accessed by other users" not in output
+    if parallel == "2":
+        assert "Cloning test database" in output
+    assert not _test_databases_left(server), output
+
+
+def test_manage_py_test_sqlite(tmp_path):
+    result = run_project("sqlite", "--parallel", "2", "--noinput")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _test_databases_left(server: Server) -> list[str]:
+    if server.vendor == "postgresql":
+        rows = server._rows(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'test_dp_project%%'"
+        )
+    else:
+        rows = server._rows("SHOW DATABASES LIKE 'test_dp_project%%'")
+    return [row[0] for row in rows]
