@@ -1,0 +1,59 @@
+"""Connections used outside a request find their way back to the pool."""
+
+import gc
+import threading
+
+import pytest
+from django.db import connections
+
+import django_pool
+from tests.helpers import session_id
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+
+def in_thread(target):
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+
+
+def test_release_connections_as_decorator_and_context_manager(vendor, configure_pool):
+    configure_pool(vendor, pool_size=1, max_overflow=0, timeout=1)
+
+    @django_pool.release_connections()
+    def task():
+        session_id(vendor)
+
+    in_thread(task)
+    assert django_pool.get_stats(vendor)[vendor]["in_use"] == 0
+
+    def block():
+        with django_pool.release_connections():
+            session_id(vendor)
+
+    in_thread(block)
+    stats = django_pool.get_stats(vendor)[vendor]
+    assert stats["in_use"] == 0 and stats["connections_num"] == 1
+
+
+def test_a_thread_that_dies_holding_a_connection_does_not_leak_it(vendor, configure_pool, caplog):
+    configure_pool(vendor, pool_size=1, max_overflow=0, timeout=1)
+
+    def leaky():
+        connection = connections[vendor]
+        connection.set_autocommit(False)  # and dirty: a transaction left open
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO testapp_item (name) VALUES ('orphan')")
+
+    in_thread(leaky)
+    # The thread's wrapper (in a reference cycle) is freed by the collector;
+    # the pool gets the connection back through SQLAlchemy's GC path.
+    gc.collect()
+    assert django_pool.get_stats(vendor)[vendor]["in_use"] == 0
+    assert "came back without being closed" in caplog.text
+    # It came back clean: rolled back, in autocommit, and usable by the next thread.
+    with connections[vendor].cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM testapp_item")
+        assert cursor.fetchone()[0] == 0
+    assert connections[vendor].get_autocommit()
