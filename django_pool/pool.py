@@ -29,6 +29,7 @@ from sqlalchemy.pool import Pool, PoolProxiedConnection, QueuePool
 from .config import PoolOptions
 from .driver import Driver
 from .errors import PoolTimeout
+from .gate import FairGate
 from .stats import PoolStats
 
 __all__ = ["DatabasePool"]
@@ -40,6 +41,10 @@ logger = logging.getLogger(__name__)
 _BORN = "django_pool.born"  # time.monotonic() when opened
 _FRESH = "django_pool.fresh"  # opened by this checkout: no need to ping
 _CLEANED = "django_pool.cleaned"  # checkin already cleaned it; skip the reset hook
+#: Set in ``info`` once Django's per-connection setup ran on it (wrapper.py).
+INITIALIZED = "django_pool.initialized"
+# In ``record_info`` (which outlives reconnects): this checkout holds a gate permit.
+_PERMIT = "django_pool.permit"
 
 
 class DatabasePool:
@@ -82,8 +87,15 @@ class DatabasePool:
         # whether a rollback is needed; SQLAlchemy would always send one.
         kwargs["reset_on_return"] = None
         pool = pool_cls(lambda: self._local.creator(), **kwargs)
+        # Only a QueuePool bounds its connections; the gate makes it fair.
+        self._gate = (
+            FairGate(self.options.pool_size + self.options.max_overflow)
+            if issubclass(pool_cls, QueuePool)
+            else None
+        )
         event.listen(pool, "connect", self._on_connect)
         event.listen(pool, "checkout", self._on_checkout)
+        event.listen(pool, "checkin", self._on_checkin)
         event.listen(pool, "reset", self._on_reset)
         self.stats.attach(pool)
         return pool
@@ -93,19 +105,30 @@ class DatabasePool:
     def checkout(self, creator: Callable[[], Any]) -> PoolProxiedConnection:
         """Return a connection from the pool; *creator* opens one if needed.
 
-        Raise :class:`~django_pool.PoolTimeout` after ``timeout`` seconds.
+        Waiters are served in arrival order. Raise
+        :class:`~django_pool.PoolTimeout` after ``timeout`` seconds.
         """
+        gate = self._gate
+        if gate is not None and not gate.acquire(self.options.timeout):
+            self.stats.bump(PoolStats.TIMEOUTS_NUM)
+            raise PoolTimeout(self._timeout_message())
         self._local.creator = creator
         try:
-            return self._pool.connect()
+            connection = self._pool.connect()
         except exc.TimeoutError:
-            # Raised outside the except block's context: SQLAlchemy's message
-            # is replaced by one that says which setting to change.
-            pass
+            # Only reachable without the gate (a custom QueuePool subclass
+            # that changes the bound): same error, same message.
+            self.stats.bump(PoolStats.TIMEOUTS_NUM)
+            raise PoolTimeout(self._timeout_message()) from None
+        except BaseException:
+            if gate is not None:
+                gate.release()
+            raise
         finally:
             self._local.creator = None
-        self.stats.bump(PoolStats.TIMEOUTS_NUM)
-        raise PoolTimeout(self._timeout_message()) from None
+        if gate is not None:
+            connection.record_info[_PERMIT] = True
+        return connection
 
     def checkin(self, connection: PoolProxiedConnection, *, reusable: bool, idle: bool) -> None:
         """Give *connection* back: clean and pooled, or closed.
@@ -114,6 +137,9 @@ class DatabasePool:
         *idle* is the caller's word that no transaction is open, used where the
         driver cannot tell without a round trip.
         """
+        # Released after the connection is back in the pool, so the next
+        # waiter finds it there instead of opening an overflow connection.
+        permit = connection.record_info.pop(_PERMIT, False)
         try:
             if reusable and not self.retired and self._clean(connection.driver_connection, idle):
                 connection.info[_CLEANED] = True
@@ -122,6 +148,8 @@ class DatabasePool:
                 connection.invalidate()
         finally:
             connection.close()
+            if permit:
+                self._gate.release()
 
     def mark_stale(self) -> None:
         """Replace every connection opened before now at its next checkout.
@@ -155,6 +183,7 @@ class DatabasePool:
             "open": open_,
             "in_use": in_use,
             "idle": max(0, open_ - in_use),
+            "waiting": self._gate.waiting if self._gate is not None else 0,
         }
         if isinstance(self._pool, QueuePool):
             status.update(
@@ -171,7 +200,7 @@ class DatabasePool:
         return (
             f"database {self.alias!r}: no connection became free within "
             f"{self.options.timeout:g} s (pool_size={s.get('pool_size')}, "
-            f"in use={s['in_use']}, overflow={s.get('overflow')} of "
+            f"in use={s['in_use']}, waiting={s['waiting']}, overflow={s.get('overflow')} of "
             f"max_overflow={s.get('max_overflow')}). Raise {setting}['pool_size'], "
             f"['max_overflow'] or ['timeout'], or return connections sooner."
         )
@@ -228,6 +257,11 @@ class DatabasePool:
                 self.stats.bump(PoolStats.PINGS_FAILED)
                 logger.info("database %r: pre-ping failed: %s", self.alias, type(err).__name__)
                 raise exc.DisconnectionError("pre-ping failed") from err
+
+    def _on_checkin(self, dbapi_connection, record) -> None:
+        # A connection nobody checked in (garbage collected) still frees its permit.
+        if record.record_info.pop(_PERMIT, False):
+            self._gate.release()
 
     def _on_reset(self, dbapi_connection, record, reset_state) -> None:
         if record.info.pop(_CLEANED, False):

@@ -26,7 +26,7 @@ from django.utils.functional import cached_property
 from . import registry
 from .config import PoolOptions
 from .driver import Driver
-from .pool import DatabasePool
+from .pool import INITIALIZED, DatabasePool
 
 __all__ = ["PooledDatabaseWrapperMixin"]
 
@@ -147,6 +147,27 @@ class PooledDatabaseWrapperMixin:
             autocommit=self.settings_dict["AUTOCOMMIT"],
             pre_ping=pre_ping,
         )
+
+    def init_connection_state(self) -> None:
+        # Once per physical connection, as Django's own pool does: the session
+        # settings it makes (time zone, isolation level, SQL_AUTO_IS_NULL) stay
+        # with the connection, and re-sending them would cost round trips on
+        # every checkout (two on MySQL).
+        pooled = self._pool_connection
+        if pooled is not None and pooled.info.get(INITIALIZED):
+            return
+        super().init_connection_state()
+        if pooled is not None:
+            pooled.info[INITIALIZED] = True
+
+    def _set_autocommit(self, autocommit: bool) -> None:
+        # Checked-in connections are already in the configured mode; asking
+        # again costs mysqlclient a round trip (SET autocommit) per checkout.
+        if self._pool_connection is not None and (
+            self.pool_driver.autocommit(self.connection) == autocommit
+        ):
+            return
+        super()._set_autocommit(autocommit)
 
     # ##### Checkin #####
 

@@ -84,10 +84,13 @@ def configure_pool() -> Iterator[Callable[..., None]]:
     """
     saved: dict[str, dict[str, Any]] = {}
 
-    def configure(alias: str, *, health_checks: bool = False, **pool: Any) -> None:
+    def configure(
+        alias: str, *, health_checks: bool = False, settings: dict | None = None, **pool: Any
+    ) -> None:
         settings_dict = connections.settings[alias]
         saved.setdefault(alias, dict(settings_dict))
         connections[alias].close()
+        settings_dict.update(settings or {})
         settings_dict["POOL"] = pool
         settings_dict["CONN_HEALTH_CHECKS"] = health_checks
 
