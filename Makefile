@@ -1,4 +1,4 @@
-# make demo: create .venv, install, run the demo on embedded SQLite.
+# make demo: create .venv, install, run the benchmark on embedded SQLite.
 # make test: create .venv, install, run the whole suite (both driver sets).
 PYTHON ?= python3
 VENV := .venv
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m django_pool demo
+	$(BIN)/python -m django_pool bench
 
 test: $(STAMP) lint test-default test-alt
 

@@ -43,8 +43,11 @@ _FRESH = "django_pool.fresh"  # opened by this checkout: no need to ping
 _CLEANED = "django_pool.cleaned"  # checkin already cleaned it; skip the reset hook
 #: Set in ``info`` once Django's per-connection setup ran on it (wrapper.py).
 INITIALIZED = "django_pool.initialized"
-# In ``record_info`` (which outlives reconnects): this checkout holds a gate permit.
+# In ``record_info`` (which outlives reconnects): this checkout holds a gate
+# permit; the checkout event fired for it. SQLAlchemy also fires "checkin" for
+# a checkout that failed to reconnect, which had neither.
 _PERMIT = "django_pool.permit"
+_LENT = "django_pool.lent"
 
 
 class DatabasePool:
@@ -247,6 +250,7 @@ class DatabasePool:
         # Raising DisconnectionError makes SQLAlchemy close this connection
         # and open another in its place (then call us again).
         if record.info.pop(_FRESH, False):
+            self._lend(record)
             return
         if record.info.get(_BORN, 0.0) <= self._stale_before:
             raise exc.DisconnectionError("opened before a disconnect was seen")
@@ -257,10 +261,19 @@ class DatabasePool:
                 self.stats.bump(PoolStats.PINGS_FAILED)
                 logger.info("database %r: pre-ping failed: %s", self.alias, type(err).__name__)
                 raise exc.DisconnectionError("pre-ping failed") from err
+        self._lend(record)
+
+    def _lend(self, record) -> None:
+        record.record_info[_LENT] = True
+        self.stats.checked_out()
 
     def _on_checkin(self, dbapi_connection, record) -> None:
-        # A connection nobody checked in (garbage collected) still frees its permit.
-        if record.record_info.pop(_PERMIT, False):
+        # Fires for every return, garbage-collected ones included: a
+        # connection nobody checked in still frees its permit.
+        record_info = record.record_info
+        if record_info.pop(_LENT, False):
+            self.stats.checked_in()
+        if record_info.pop(_PERMIT, False):
             self._gate.release()
 
     def _on_reset(self, dbapi_connection, record, reset_state) -> None:

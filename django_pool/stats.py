@@ -37,15 +37,11 @@ class PoolStats:
     def attach(self, pool: Pool) -> None:
         """Listen to *pool*'s events (this pool instance only, never the class).
 
-        Attach after any listener that may reject a checkout, so a rejected
-        attempt is not counted.
+        Checkouts and checkins are hot: the pool's own listeners count them
+        (:meth:`checked_out`, :meth:`checked_in`) rather than adding two more.
         """
         event.listen(pool, "connect", self._on_connect)
         event.listen(pool, "invalidate", self._on_invalidate)
-        event.listen(pool, "checkout", self._on_checkout)
-        # The checkin event also fires for connections garbage collected
-        # while checked out, so the gauge cannot drift.
-        event.listen(pool, "checkin", self._on_checkin)
         event.listen(pool, "close", self._on_close)
         event.listen(pool, "close_detached", self._on_close_detached)
 
@@ -78,12 +74,14 @@ class PoolStats:
         with self._lock:
             self.open -= 1
 
-    def _on_checkout(self, dbapi_connection, connection_record, proxy) -> None:
+    def checked_out(self) -> None:
+        """Count a checkout (the pool's checkout listener calls it)."""
         with self._lock:
             self._counter[self.CHECKOUTS_NUM] += 1
             self.in_use += 1
 
-    def _on_checkin(self, dbapi_connection, connection_record) -> None:
+    def checked_in(self) -> None:
+        """Count a checkin, including a garbage-collected one (the pool's checkin listener)."""
         with self._lock:
             self._counter[self.CHECKINS_NUM] += 1
             self.in_use -= 1

@@ -10,6 +10,7 @@ attribute writes such as ``autocommit`` reach the driver.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 from contextlib import contextmanager
@@ -58,6 +59,7 @@ class PooledDatabaseWrapperMixin:
     _pool: DatabasePool | None = None
     _pool_connection: Any = None  # sqlalchemy PoolProxiedConnection
     _pool_disconnected = False
+    _pool_digest_cache: tuple[Any, str] | None = None
 
     def __init__(self, settings_dict: dict[str, Any], alias: str = DEFAULT_DB_ALIAS) -> None:
         super().__init__(settings_dict, alias)
@@ -127,12 +129,22 @@ class PooledDatabaseWrapperMixin:
 
     def _pool_digest(self) -> str:
         # Everything that shapes a physical connection, hashed: the password
-        # takes part but never leaves this function.
-        items = sorted(
-            (k, v) for k, v in self.settings_dict.items() if k not in _NOT_CONNECTION_KEYS
+        # takes part but never leaves this function. The settings rarely
+        # change, so comparing them with the last ones is all a checkout pays.
+        shape = (
+            [(k, v) for k, v in self.settings_dict.items() if k not in _NOT_CONNECTION_KEYS],
+            settings.USE_TZ,
+            settings.TIME_ZONE,
         )
-        shape = repr((type(self).__module__, items, settings.USE_TZ, settings.TIME_ZONE))
-        return hashlib.blake2b(shape.encode(), digest_size=16).hexdigest()
+        cached = self._pool_digest_cache
+        if cached is not None and cached[0] == shape:
+            return cached[1]
+        text = repr((type(self).__module__, sorted(shape[0]), shape[1], shape[2]))
+        digest = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        # A deep copy: settings are mutated in place (test databases), and a
+        # shallow one would share the nested dicts it is compared with.
+        self._pool_digest_cache = (copy.deepcopy(shape), digest)
+        return digest
 
     def _build_pool(self) -> DatabasePool:
         options = PoolOptions.from_settings(self.alias, self.settings_dict)

@@ -1,0 +1,122 @@
+"""What to benchmark against: a database URL, and the variants a user would compare."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+__all__ = ["Variant", "database_settings", "describe_url", "variants"]
+
+_SCHEMES = {
+    "sqlite": "sqlite3",
+    "postgres": "postgresql",
+    "postgresql": "postgresql",
+    "pgsql": "postgresql",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+}
+
+
+def database_settings(url: str | None) -> dict[str, Any]:
+    """Return a Django DATABASES entry (without ENGINE package) for *url*.
+
+    No URL: a fresh SQLite file in a temporary directory.
+    """
+    if not url:
+        path = Path(tempfile.mkdtemp(prefix="django_pool_bench_")) / "bench.sqlite3"
+        return {"vendor": "sqlite3", "NAME": str(path)}
+    parts = urlsplit(url)
+    vendor = _SCHEMES.get(parts.scheme.split("+")[0])
+    if vendor is None:
+        raise SystemExit(
+            f"--database-url: unknown scheme {parts.scheme!r}; use one of "
+            f"{', '.join(sorted(_SCHEMES))}, e.g. postgres://user:password@host:5432/name"
+        )
+    if vendor == "sqlite3":
+        return {"vendor": vendor, "NAME": unquote(parts.path) or ":memory:"}
+    return {
+        "vendor": vendor,
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+    }
+
+
+def describe_url(target: dict[str, Any]) -> str:
+    """Return the target without credentials, for printing."""
+    if target["vendor"] == "sqlite3":
+        return f"SQLite file {target['NAME']}"
+    where = f"{target.get('HOST') or 'localhost'}:{target.get('PORT') or 'default port'}"
+    return f"{target['vendor']} {target.get('USER') or ''}@{where}/{target['NAME']}"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of handling connections, as a DATABASES alias."""
+
+    alias: str
+    label: str
+    settings: dict[str, Any]
+    pooled: bool  # bounded by pool_size (matters for the threads workload)
+
+
+def variants(target: dict[str, Any], pool_size: int) -> list[Variant]:
+    """Return the variants to compare on *target*."""
+    vendor = target["vendor"]
+    base = {k: v for k, v in target.items() if k != "vendor"}
+    stock = f"django.db.backends.{vendor}"
+    ours = f"django_pool.backends.{vendor}"
+    pool = {"pool_size": pool_size, "max_overflow": 0, "timeout": 30}
+    found = [
+        Variant(
+            "no_pool",
+            "Django, no pooling (CONN_MAX_AGE=0)",
+            {**base, "ENGINE": stock, "CONN_MAX_AGE": 0},
+            False,
+        ),
+        Variant(
+            "persistent",
+            "Django persistent (CONN_MAX_AGE=None)",
+            {**base, "ENGINE": stock, "CONN_MAX_AGE": None},
+            False,
+        ),
+    ]
+    if vendor == "postgresql" and _has_native_pool():
+        native = {"min_size": pool_size, "max_size": pool_size, "timeout": 30}
+        found.append(
+            Variant(
+                "native",
+                "Django native pool (psycopg_pool)",
+                {**base, "ENGINE": stock, "OPTIONS": {"pool": native}},
+                True,
+            )
+        )
+    found += [
+        Variant(
+            "django_pool",
+            "django-pool",
+            {**base, "ENGINE": ours, "POOL": {**pool, "pre_ping": False}},
+            True,
+        ),
+        Variant(
+            "django_pool_ping",
+            "django-pool, pre_ping",
+            {**base, "ENGINE": ours, "POOL": {**pool, "pre_ping": True}},
+            True,
+        ),
+    ]
+    return found
+
+
+def _has_native_pool() -> bool:
+    try:
+        import psycopg  # noqa: F401
+        import psycopg_pool  # noqa: F401
+    except ImportError:
+        return False
+    return True

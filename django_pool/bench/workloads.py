@@ -1,0 +1,78 @@
+"""Requests as Django's handler runs them: request_started, the work, request_finished.
+
+No HTTP server: only what Django does around a view. ``request_finished``
+runs ``close_old_connections``, which is where a connection goes back to the
+pool (or is closed, or kept, depending on the variant).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.core.signals import request_finished, request_started
+from django.db import connections, models, transaction
+
+__all__ = ["WORKLOADS", "BenchItem", "create_table", "request"]
+
+
+class BenchItem(models.Model):
+    """A small table for the ORM workloads."""
+
+    name = models.CharField(max_length=50)
+    hits = models.IntegerField(default=0)
+
+    class Meta:
+        app_label = "django_pool_bench"
+        db_table = "django_pool_bench_item"
+
+
+class _Handler:
+    """Sender of the request signals, standing in for Django's request handler."""
+
+
+def request(work: Callable[[str], object], alias: str) -> None:
+    """Run *work(alias)* as one request."""
+    request_started.send(sender=_Handler)
+    try:
+        work(alias)
+    finally:
+        request_finished.send(sender=_Handler)
+
+
+def connection_only(alias: str) -> None:
+    """Take a connection and give it back: the cost of connection handling alone."""
+    connections[alias].ensure_connection()
+
+
+def one_query(alias: str) -> None:
+    """One small ORM query."""
+    BenchItem.objects.using(alias).filter(pk=1).first()
+
+
+def atomic_three(alias: str) -> None:
+    """``atomic()`` around three queries: read, update, count."""
+    with transaction.atomic(using=alias):
+        BenchItem.objects.using(alias).filter(pk=2).first()
+        BenchItem.objects.using(alias).filter(pk=2).update(hits=models.F("hits") + 1)
+        BenchItem.objects.using(alias).count()
+
+
+#: name -> (label, function)
+WORKLOADS: dict[str, tuple[str, Callable[[str], None]]] = {
+    "connect": ("connection only", connection_only),
+    "query": ("one query", one_query),
+    "atomic": ("atomic, 3 queries", atomic_three),
+}
+
+
+def create_table(alias: str) -> None:
+    """Create the benchmark table with a few rows, unless it exists."""
+    connection = connections[alias]
+    if BenchItem._meta.db_table not in connection.introspection.table_names():
+        with connection.schema_editor() as editor:
+            editor.create_model(BenchItem)
+    if not BenchItem.objects.using(alias).exists():
+        BenchItem.objects.using(alias).bulk_create(
+            BenchItem(name=f"item {i}") for i in range(1, 11)
+        )
+    connection.close()
