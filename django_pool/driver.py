@@ -49,6 +49,14 @@ class Driver:
         """Roll back the open transaction, whatever the autocommit mode."""
         connection.rollback()
 
+    def reset_session(self, connection: Any, settings_dict: dict[str, Any]) -> bool:
+        """Undo session state left by the last borrower; return False if unsupported.
+
+        Called on a clean connection (no transaction open). The caller closes
+        the connection instead when this returns False.
+        """
+        return False
+
     def autocommit(self, connection: Any) -> bool:
         """Return the connection's autocommit mode, read without a round trip."""
         return bool(connection.autocommit)

@@ -31,6 +31,11 @@ class FairGate:
         """Return how many threads are waiting for a permit."""
         return len(self._waiters)
 
+    @property
+    def free(self) -> int:
+        """Return how many permits nobody holds."""
+        return self._free
+
     def acquire(self, timeout: float) -> bool:
         """Take a permit, waiting up to *timeout* seconds; return whether one was taken."""
         with self._lock:

@@ -17,9 +17,12 @@ API (``creator``, pool events, ``PoolProxiedConnection``):
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import random
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +43,8 @@ logger = logging.getLogger(__name__)
 # physical connection.
 _BORN = "django_pool.born"  # time.monotonic() when opened
 _FRESH = "django_pool.fresh"  # opened by this checkout: no need to ping
+_RECYCLE_AT = "django_pool.recycle_at"  # time.monotonic() after which it is replaced
+_RETURNED = "django_pool.returned"  # time.monotonic() of its last checkin
 _CLEANED = "django_pool.cleaned"  # checkin already cleaned it; skip the reset hook
 #: Set in ``info`` once Django's per-connection setup ran on it (wrapper.py).
 INITIALIZED = "django_pool.initialized"
@@ -82,6 +87,9 @@ class DatabasePool:
         # The creator must open a connection for the wrapper that asked; a
         # SQLAlchemy creator takes no argument, and runs in the caller's thread.
         self._local = threading.local()
+        # Lent connections: id(record_info) -> (owner thread, weak ref to the
+        # lent connection), to reclaim those whose thread ended holding them.
+        self._lent: dict[int, tuple[threading.Thread, weakref.ref]] = {}
         self._pool = self._build()
 
     def _build(self) -> Pool:
@@ -112,7 +120,7 @@ class DatabasePool:
         :class:`~django_pool.PoolTimeout` after ``timeout`` seconds.
         """
         gate = self._gate
-        if gate is not None and not gate.acquire(self.options.timeout):
+        if gate is not None and not self._wait_for_permit(gate):
             self.stats.bump(PoolStats.TIMEOUTS_NUM)
             raise PoolTimeout(self._timeout_message())
         self._local.creator = creator
@@ -129,23 +137,70 @@ class DatabasePool:
             raise
         finally:
             self._local.creator = None
+        record_info = connection.record_info
         if gate is not None:
-            connection.record_info[_PERMIT] = True
+            record_info[_PERMIT] = True
+        self._lent[id(record_info)] = (threading.current_thread(), weakref.ref(connection))
         return connection
 
-    def checkin(self, connection: PoolProxiedConnection, *, reusable: bool, idle: bool) -> None:
+    def _wait_for_permit(self, gate: FairGate) -> bool:
+        # Wait in slices: between them, take back connections whose thread
+        # ended without returning them (their wrapper may wait long for the
+        # garbage collector).
+        deadline = time.monotonic() + self.options.timeout
+        while True:
+            if gate.free == 0:
+                self._reclaim_from_dead_threads()
+            remaining = deadline - time.monotonic()
+            if gate.acquire(timeout=max(0.0, min(remaining, 1.0))):
+                return True
+            if remaining <= 1.0:
+                return False
+
+    def _reclaim_from_dead_threads(self) -> None:
+        for owner, ref in list(self._lent.values()):
+            connection = ref()
+            if owner.is_alive() or connection is None:
+                continue
+            logger.warning(
+                "database %r: thread %r ended without returning its connection; closing it",
+                self.alias,
+                owner.name,
+            )
+            # Closes it and gives its place back (the checkin event follows).
+            with contextlib.suppress(Exception):
+                connection.invalidate()
+
+    def checkin(
+        self,
+        connection: PoolProxiedConnection,
+        *,
+        reusable: bool,
+        idle: bool,
+        reset_session: Callable[[Any], bool] | None = None,
+    ) -> None:
         """Give *connection* back: clean and pooled, or closed.
 
         *reusable* is False when the caller saw it break or leaves it mid-atomic.
         *idle* is the caller's word that no transaction is open, used where the
-        driver cannot tell without a round trip.
+        driver cannot tell without a round trip. *reset_session*, if given,
+        undoes session state; it returns False when it cannot (then the
+        connection is closed).
         """
         # Released after the connection is back in the pool, so the next
         # waiter finds it there instead of opening an overflow connection.
         permit = connection.record_info.pop(_PERMIT, False)
+        info = connection.info
         try:
-            if reusable and not self.retired and self._clean(connection.driver_connection, idle):
-                connection.info[_CLEANED] = True
+            if (
+                reusable
+                and not self.retired
+                and time.monotonic() < info.get(_RECYCLE_AT, float("inf"))
+                and self._clean(connection.driver_connection, idle)
+                and (reset_session is None or self._reset(connection, reset_session))
+            ):
+                info[_CLEANED] = True
+                info[_RETURNED] = time.monotonic()
             else:
                 logger.debug("database %r: closing returned connection", self.alias)
                 connection.invalidate()
@@ -153,6 +208,21 @@ class DatabasePool:
             connection.close()
             if permit:
                 self._gate.release()
+
+    def _reset(self, connection: PoolProxiedConnection, reset_session) -> bool:
+        try:
+            if not reset_session(connection.driver_connection):
+                return False
+        except Exception as err:
+            logger.warning(
+                "database %r: discarding a connection whose session reset failed: %s",
+                self.alias,
+                type(err).__name__,
+            )
+            return False
+        # The reset also undid Django's per-connection setup: redo it.
+        connection.info.pop(INITIALIZED, None)
+        return True
 
     def mark_stale(self) -> None:
         """Replace every connection opened before now at its next checkout.
@@ -242,8 +312,13 @@ class DatabasePool:
     # ##### Pool events #####
 
     def _on_connect(self, dbapi_connection, record) -> None:
-        record.info[_BORN] = time.monotonic()
+        now = time.monotonic()
+        record.info[_BORN] = now
         record.info[_FRESH] = True
+        recycle = self.options.recycle
+        if recycle is not None:
+            jitter = random.uniform(0, self.options.recycle_jitter)  # noqa: S311 - not crypto
+            record.info[_RECYCLE_AT] = now + recycle * (1 - jitter)
         logger.debug("database %r: new connection (%s)", self.alias, self.driver.name)
 
     def _on_checkout(self, dbapi_connection, record, proxy) -> None:
@@ -252,9 +327,15 @@ class DatabasePool:
         if record.info.pop(_FRESH, False):
             self._lend(record)
             return
-        if record.info.get(_BORN, 0.0) <= self._stale_before:
+        info = record.info
+        if info.get(_BORN, 0.0) <= self._stale_before:
             raise exc.DisconnectionError("opened before a disconnect was seen")
-        if self.pre_ping:
+        now = time.monotonic()
+        if now >= info.get(_RECYCLE_AT, float("inf")):
+            self.stats.bump(PoolStats.RECYCLES_NUM)
+            logger.debug("database %r: recycling a connection", self.alias)
+            raise exc.DisconnectionError("recycle time reached")
+        if self.pre_ping and now - info.get(_RETURNED, 0.0) >= self.options.pre_ping_idle:
             try:
                 self.driver.ping(dbapi_connection)
             except Exception as err:
@@ -271,6 +352,7 @@ class DatabasePool:
         # Fires for every return, garbage-collected ones included: a
         # connection nobody checked in still frees its permit.
         record_info = record.record_info
+        self._lent.pop(id(record_info), None)
         if record_info.pop(_LENT, False):
             self.stats.checked_in()
         if record_info.pop(_PERMIT, False):
@@ -281,11 +363,12 @@ class DatabasePool:
             return
         # Returned without ``checkin``: its owner was garbage collected (a
         # thread that ended holding it). Nobody vouches for it; roll back
-        # unless the driver says it is idle. Raising makes SQLAlchemy close it.
+        # unless the driver says it is idle. A session reset needs the
+        # wrapper (credentials): close it instead.
         logger.warning(
             "database %r: a connection came back without being closed "
             "(its thread ended?); cleaning it",
             self.alias,
         )
-        if not self._clean(dbapi_connection, idle=False):
-            raise exc.DisconnectionError("could not clean a connection returned by GC")
+        if self.options.reset_session or not self._clean(dbapi_connection, idle=False):
+            record.invalidate()

@@ -25,6 +25,7 @@ class PoolStats:
     INVALIDATIONS_NUM = "invalidations_num"  # connections closed instead of reused
     DISCONNECTS_NUM = "disconnects_num"  # disconnect-class errors seen by Django
     PINGS_FAILED = "pings_failed"
+    RECYCLES_NUM = "recycles_num"  # connections replaced for their age
     TIMEOUTS_NUM = "timeouts_num"  # checkouts that raised PoolTimeout
 
     def __init__(self) -> None:

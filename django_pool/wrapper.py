@@ -197,7 +197,13 @@ class PooledDatabaseWrapperMixin:
             pool.mark_stale()
             reusable = False
         idle = self.autocommit and not self.in_atomic_block
-        pool.checkin(pooled, reusable=reusable, idle=idle)
+        pool.checkin(pooled, reusable=reusable, idle=idle, reset_session=self._session_reset(pool))
+
+    def _session_reset(self, pool: DatabasePool):
+        hook = pool.options.reset_session
+        if hook is True:
+            return lambda connection: self.pool_driver.reset_session(connection, self.settings_dict)
+        return hook or None
 
     @cached_property
     def wrap_database_errors(self) -> DatabaseErrorWrapper:

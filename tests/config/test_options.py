@@ -75,7 +75,7 @@ def test_pool_class_by_name_path_or_class():
 
 def test_recycle_never():
     assert options({"recycle": None}).recycle is None
-    assert options({"recycle": -1}).sqlalchemy_pool_arguments()[1]["recycle"] == -1
+    assert options({"recycle": -1}).recycle is None
 
 
 def test_pool_must_be_a_dict():

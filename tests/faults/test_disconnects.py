@@ -29,7 +29,7 @@ def requests(alias, count):
 
 
 def test_with_pre_ping_no_request_sees_a_killed_session(server, configure_pool):
-    configure_pool(server.alias, pool_size=3, max_overflow=0, pre_ping=True)
+    configure_pool(server.alias, pool_size=3, max_overflow=0, pre_ping=True, pre_ping_idle=0)
     killed = warm(server.alias, 3)
     assert server.kill_all() == 3
 
@@ -54,7 +54,7 @@ def test_without_pre_ping_at_most_one_request_fails(server, configure_pool):
 
 
 def test_conn_health_checks_turns_pre_ping_on(server, configure_pool):
-    configure_pool(server.alias, health_checks=True, pool_size=2, max_overflow=0)
+    configure_pool(server.alias, health_checks=True, pool_size=2, max_overflow=0, pre_ping_idle=0)
     killed = warm(server.alias, 2)
     server.kill_all()
     served, failures = requests(server.alias, 3)

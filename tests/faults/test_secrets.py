@@ -46,7 +46,7 @@ def test_password_never_appears(configure_pool, every_log_line):
     alias = "postgresql"
     server = Server(alias)
     assert connections.settings[alias]["PASSWORD"] == PASSWORD
-    configure_pool(alias, pool_size=1, max_overflow=0, timeout=0.1, pre_ping=True)
+    configure_pool(alias, pool_size=1, max_overflow=0, timeout=0.1, pre_ping=True, pre_ping_idle=0)
     seen = []
 
     session_id(alias)

@@ -1,5 +1,7 @@
 """Checkout and checkin cost the server nothing: counted at the socket, not timed."""
 
+import time
+
 import pytest
 from django.db import connections
 from django.db.utils import load_backend
@@ -86,3 +88,27 @@ def test_an_atomic_request_costs_what_a_persistent_connection_costs(proxied):
     assert connections[alias].get_autocommit()
     connections[alias].close()
     assert counter.reset() == (0, 0)
+
+
+def test_pre_ping_skips_connections_returned_within_the_window(proxied, configure_pool):
+    alias, counter = proxied
+    configure_pool(
+        alias,
+        settings={"PORT": str(counter.port)},
+        pool_size=1,
+        max_overflow=0,
+        pre_ping=True,
+        pre_ping_idle=0.05,
+    )
+    query(alias)
+    connections[alias].close()
+    counter.reset()
+    for _ in range(10):  # a busy pool: each checkout follows a return at once
+        connections[alias].ensure_connection()
+        connections[alias].close()
+    assert counter.reset() == (0, 0)
+
+    time.sleep(0.06)  # idle longer than the window: the next checkout pings
+    connections[alias].ensure_connection()
+    connections[alias].close()
+    assert counter.reset() == (1, 0)

@@ -47,6 +47,16 @@ class MySQLDriver(Driver):
         # neither can tell. The caller falls back on what Django knows.
         return None
 
+    def reset_session(self, connection: Any, settings_dict: dict[str, Any]) -> bool:
+        # COM_CHANGE_USER with the same account resets the session (variables,
+        # temporary tables, locks, isolation level) and keeps the character
+        # set. Only mysqlclient has it; with PyMySQL the connection is closed.
+        change_user = getattr(connection, "change_user", None)
+        if change_user is None:
+            return False
+        change_user(settings_dict["USER"], settings_dict["PASSWORD"], settings_dict["NAME"])
+        return True
+
     def autocommit(self, connection: Any) -> bool:
         return bool(connection.get_autocommit())
 

@@ -67,6 +67,21 @@ class PostgreSQLDriver(Driver):
         else:
             connection.rollback()
 
+    def reset_session(self, connection: Any, settings_dict: dict[str, Any]) -> bool:
+        # DISCARD ALL: RESET ALL, SET SESSION AUTHORIZATION DEFAULT (undoes SET
+        # ROLE), drops temporary tables, releases advisory locks, deallocates
+        # prepared statements. It refuses to run inside a transaction block.
+        autocommit = connection.autocommit
+        if not autocommit:
+            connection.autocommit = True
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("DISCARD ALL")
+        finally:
+            if not autocommit:
+                connection.autocommit = False
+        return True
+
 
 class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
     """Django's PostgreSQL DatabaseWrapper, with connections from a pool."""

@@ -34,6 +34,11 @@ class SQLiteDriver(Driver):
     def in_transaction(self, connection: Any) -> bool | None:
         return connection.in_transaction
 
+    def reset_session(self, connection: Any, settings_dict: dict[str, Any]) -> bool:
+        # No server session. What a borrower can leave behind is temporary
+        # tables and attached databases: close such a connection.
+        return False
+
     def autocommit(self, connection: Any) -> bool:
         # Django drives transactions through isolation_level (None = autocommit).
         return connection.isolation_level is None
