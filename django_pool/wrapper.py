@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 from django.db.backends.base.base import NO_DB_ALIAS
 from django.db.utils import DatabaseErrorWrapper
 from django.utils.functional import cached_property
@@ -119,7 +119,17 @@ class PooledDatabaseWrapperMixin:
             return super().get_new_connection(conn_params)
         pool = registry.get_or_create(self.alias, self._pool_digest(), self._build_pool)
         open_new = super().get_new_connection
-        pooled = pool.checkout(lambda: open_new(conn_params))
+
+        def connect() -> Any:
+            try:
+                return open_new(conn_params)
+            except self.Database.Error as err:
+                # Say which database; the driver's text never holds the password.
+                raise OperationalError(
+                    f"database {self.alias!r}: cannot open a connection: {err}"
+                ) from err
+
+        pooled = pool.checkout(connect)
         self._pool = pool
         self._pool_connection = pooled
         self._pool_disconnected = False

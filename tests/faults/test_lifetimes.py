@@ -1,0 +1,106 @@
+"""Connections age out (recycle, with jitter) and are taken back from threads that died."""
+
+import gc
+import threading
+import time
+
+import pytest
+from django.db import OperationalError, connections
+from django.db.utils import load_backend
+
+import django_pool
+from tests.helpers import session_id
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+
+def stats(alias):
+    return django_pool.get_stats(alias)[alias]
+
+
+def test_recycle_replaces_an_old_connection_at_checkout(vendor, configure_pool):
+    configure_pool(vendor, pool_size=1, max_overflow=0, recycle=0.05, recycle_jitter=0)
+    session_id(vendor)
+    connections[vendor].close()
+    time.sleep(0.06)  # now older than recycle
+    session_id(vendor)
+    assert stats(vendor)["recycles_num"] == 1
+    assert stats(vendor)["connections_num"] == 2
+
+
+def test_recycle_closes_an_old_connection_at_return(vendor, configure_pool):
+    configure_pool(vendor, pool_size=1, max_overflow=0, recycle=0.05, recycle_jitter=0)
+    session_id(vendor)
+    time.sleep(0.06)  # it ages while lent out
+    connections[vendor].close()
+    assert stats(vendor)["open"] == 0
+    assert stats(vendor)["invalidations_num"] == 1
+
+
+def test_jitter_takes_up_to_its_fraction_off_recycle(configure_pool):
+    configure_pool("default", pool_size=8, max_overflow=0, recycle=100, recycle_jitter=0.5)
+    deadlines = []
+
+    def grab(results):
+        connection = connections["default"]
+        connection.ensure_connection()
+        results.append(
+            connection._pool_connection.info["django_pool.recycle_at"]
+            - connection._pool_connection.info["django_pool.born"]
+        )
+
+    threads = []
+    for _ in range(8):
+        thread = threading.Thread(target=lambda: (grab(deadlines), connections.close_all()))
+        threads.append(thread)
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(50 <= d <= 100 for d in deadlines)
+    assert len(set(deadlines)) > 1  # not one herd
+
+
+def test_1000_threads_that_die_holding_a_connection(server, configure_pool):
+    # Each thread takes a connection and ends without giving it back. With
+    # the garbage collector off, the pool itself must take them back.
+    alias = server.alias
+    configure_pool(alias, pool_size=4, max_overflow=0, timeout=10)
+    most_seen = 0
+    failures = []
+
+    def leaky():
+        try:
+            with connections[alias].cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except Exception as err:  # noqa: BLE001 - collected for the assertion
+            failures.append(err)
+
+    gc.disable()
+    try:
+        for i in range(1000):
+            thread = threading.Thread(target=leaky)
+            thread.start()
+            thread.join()
+            if failures:
+                break
+            if i % 100 == 0:
+                most_seen = max(most_seen, server.count())
+    finally:
+        gc.enable()
+    assert not failures
+    assert most_seen <= 4
+    assert server.count() <= 4
+    assert stats(alias)["in_use"] <= 4
+
+
+def test_connect_errors_name_the_alias_and_never_the_password(server_vendor, django_db_blocker):
+    settings = {**connections.settings[server_vendor], "PORT": "1", "PASSWORD": "hunter2-secret"}
+    wrapper = load_backend(settings["ENGINE"]).DatabaseWrapper(settings, alias="unreachable")
+    started = time.monotonic()
+    with django_db_blocker.unblock(), pytest.raises(OperationalError) as info:
+        wrapper.ensure_connection()
+    assert time.monotonic() - started < 5  # refused at once, no hang
+    assert "database 'unreachable': cannot open a connection" in str(info.value)
+    assert "hunter2-secret" not in str(info.value)
+    assert wrapper.connection is None
+    django_pool.dispose("unreachable")
