@@ -24,6 +24,8 @@ SECRET_KEY = "django-pool-tests"
 USE_TZ = True
 INSTALLED_APPS = ["django_pool", "tests.testapp"]
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+ROOT_URLCONF = "tests.asgi.urls"
+ALLOWED_HOSTS = ["*"]
 
 PG = {
     "ENGINE": "django_pool.backends.postgresql",
