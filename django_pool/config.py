@@ -82,6 +82,11 @@ class PoolOptions:
     #: ``COM_CHANGE_USER`` on mysqlclient), a callable taking the driver
     #: connection, or its dotted path. Costs a round trip per request.
     reset_session: Any = False
+    #: Seconds after which a connection still lent out is reported: a WARNING
+    #: with the stack that checked it out, and ``PoolTimeout`` lists who holds
+    #: connections. ``None`` (off) costs nothing; on, each checkout records
+    #: its stack.
+    leak_threshold: float | None = None
 
     @classmethod
     def from_settings(cls, alias: str, settings_dict: Mapping[str, Any]) -> PoolOptions:
@@ -231,6 +236,10 @@ def _reset_on_return(where: str, value: Any) -> str | None:
     )
 
 
+def _optional_seconds(where: str, value: Any) -> float | None:
+    return None if value is None else _seconds(where, value)
+
+
 def _fraction(where: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
         raise ImproperlyConfigured(
@@ -274,4 +283,5 @@ _VALIDATORS = {
     "recycle_jitter": _fraction,
     "reset_on_return": _reset_on_return,
     "reset_session": _reset_session,
+    "leak_threshold": _optional_seconds,
 }

@@ -57,6 +57,15 @@ class Driver:
         """
         return False
 
+    def server_status(self, cursor: Any) -> dict[str, Any]:
+        """Return the server's view of this database, read through *cursor*.
+
+        Keys: ``sessions`` (sessions on this database by state),
+        ``max_connections``, ``connections`` (in use on the whole server), and
+        what else the vendor knows. Empty where there is no server.
+        """
+        return {}
+
     def autocommit(self, connection: Any) -> bool:
         """Return the connection's autocommit mode, read without a round trip."""
         return bool(connection.autocommit)

@@ -1,16 +1,19 @@
 """One SQLAlchemy pool for one database target, and the rules for lending from it.
 
-SQLAlchemy does the pooling: sizes, overflow, waiting, recycling. This module
-adds what a bare ``sqlalchemy.pool.Pool`` cannot know, all through its public
-API (``creator``, pool events, ``PoolProxiedConnection``):
+SQLAlchemy does the pooling: sizes, overflow, the queue of connections. This
+module adds what a bare ``sqlalchemy.pool.Pool`` cannot know, all through its
+public API (``creator``, pool events, ``PoolProxiedConnection``):
 
 * the creator runs the *checking-out* wrapper's stock ``get_new_connection``,
   so vendor setup happens once per physical connection;
+* waiters are served first come, first served (:mod:`django_pool.gate`);
 * pre-ping through the vendor's :class:`~django_pool.driver.Driver` (a pool
-  without a dialect cannot ping by itself);
+  without a dialect cannot ping by itself), only for connections idle a while;
+* recycling with jitter, at checkout and at return;
 * a connection goes back only clean, else it is closed;
 * one disconnect marks every older connection stale (a server restart costs
   the requests in flight, not one failed request per pooled connection);
+* connections held by threads that ended are taken back; held too long, logged;
 * a retired pool (test database dropped, settings changed) closes what comes
   back instead of keeping it.
 """
@@ -22,8 +25,10 @@ import logging
 import random
 import threading
 import time
+import traceback
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event, exc
@@ -35,7 +40,7 @@ from .errors import PoolTimeout
 from .gate import FairGate
 from .stats import PoolStats
 
-__all__ = ["DatabasePool"]
+__all__ = ["INITIALIZED", "DatabasePool"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +54,32 @@ _CLEANED = "django_pool.cleaned"  # checkin already cleaned it; skip the reset h
 #: Set in ``info`` once Django's per-connection setup ran on it (wrapper.py).
 INITIALIZED = "django_pool.initialized"
 # In ``record_info`` (which outlives reconnects): this checkout holds a gate
-# permit; the checkout event fired for it. SQLAlchemy also fires "checkin" for
-# a checkout that failed to reconnect, which had neither.
+# permit. SQLAlchemy also fires "checkin" for a checkout that failed to
+# reconnect, which had none.
 _PERMIT = "django_pool.permit"
-_LENT = "django_pool.lent"
+
+# Frames of these packages are not "where the connection was checked out".
+_OWN_FRAMES = ("/django_pool/", "/django/", "/sqlalchemy/", "/asgiref/", "/threading.py")
+# At most one saturation warning per pool in this many seconds.
+_SATURATION_WARNING_EVERY = 10.0
+
+
+@dataclass(eq=False)
+class _Loan:
+    """One checkout: who holds the connection, since when, from where."""
+
+    owner: threading.Thread
+    connection: weakref.ref
+    since: float
+    site: traceback.StackSummary | None = None
+    warned: bool = field(default=False)
+
+    def where(self) -> str:
+        """Return the innermost application frame of the checkout, or '?'."""
+        for frame in reversed(self.site or ()):
+            if not any(part in frame.filename for part in _OWN_FRAMES):
+                return f"{frame.filename}:{frame.lineno} in {frame.name}"
+        return "?"
 
 
 class DatabasePool:
@@ -84,12 +111,13 @@ class DatabasePool:
         self.retired = False
         # Connections opened before this instant are replaced at checkout.
         self._stale_before = float("-inf")
+        self._warned_saturation_at = float("-inf")
         # The creator must open a connection for the wrapper that asked; a
         # SQLAlchemy creator takes no argument, and runs in the caller's thread.
         self._local = threading.local()
-        # Lent connections: id(record_info) -> (owner thread, weak ref to the
-        # lent connection), to reclaim those whose thread ended holding them.
-        self._lent: dict[int, tuple[threading.Thread, weakref.ref]] = {}
+        # Lent connections, by id(record_info): to reclaim those whose thread
+        # ended holding them, time holds, and find leaks.
+        self._lent: dict[int, _Loan] = {}
         self._pool = self._build()
 
     def _build(self) -> Pool:
@@ -97,7 +125,7 @@ class DatabasePool:
         # Cleaning is ours (``checkin`` and ``_on_reset``): the driver knows
         # whether a rollback is needed; SQLAlchemy would always send one.
         kwargs["reset_on_return"] = None
-        pool = pool_cls(lambda: self._local.creator(), **kwargs)
+        pool = pool_cls(self._open, **kwargs)
         # Only a QueuePool bounds its connections; the gate makes it fair.
         self._gate = (
             FairGate(self.options.pool_size + self.options.max_overflow)
@@ -111,6 +139,16 @@ class DatabasePool:
         self.stats.attach(pool)
         return pool
 
+    def _open(self) -> Any:
+        started = time.monotonic()
+        try:
+            connection = self._local.creator()
+        except BaseException:
+            self.stats.bump(PoolStats.CONNECTIONS_ERRORS)
+            raise
+        self.stats.observe("connect", time.monotonic() - started)
+        return connection
+
     # ##### Lending #####
 
     def checkout(self, creator: Callable[[], Any]) -> PoolProxiedConnection:
@@ -119,28 +157,36 @@ class DatabasePool:
         Waiters are served in arrival order. Raise
         :class:`~django_pool.PoolTimeout` after ``timeout`` seconds.
         """
+        started = time.monotonic()
         gate = self._gate
         if gate is not None and not self._wait_for_permit(gate):
-            self.stats.bump(PoolStats.TIMEOUTS_NUM)
-            raise PoolTimeout(self._timeout_message())
+            self._timed_out()
         self._local.creator = creator
         try:
             connection = self._pool.connect()
         except exc.TimeoutError:
             # Only reachable without the gate (a custom QueuePool subclass
             # that changes the bound): same error, same message.
-            self.stats.bump(PoolStats.TIMEOUTS_NUM)
-            raise PoolTimeout(self._timeout_message()) from None
+            self._timed_out()
         except BaseException:
             if gate is not None:
                 gate.release()
             raise
         finally:
             self._local.creator = None
+        now = time.monotonic()
         record_info = connection.record_info
         if gate is not None:
             record_info[_PERMIT] = True
-        self._lent[id(record_info)] = (threading.current_thread(), weakref.ref(connection))
+        site = traceback.extract_stack() if self.options.leak_threshold else None
+        self._lent[id(record_info)] = _Loan(
+            threading.current_thread(), weakref.ref(connection), now, site
+        )
+        self.stats.checked_out(now - started)
+        if self.options.leak_threshold:
+            self._warn_of_leaks(now)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("database %r: checkout (%d in use)", self.alias, self.stats.in_use)
         return connection
 
     def _wait_for_permit(self, gate: FairGate) -> bool:
@@ -151,22 +197,32 @@ class DatabasePool:
         while True:
             if gate.free == 0:
                 self._reclaim_from_dead_threads()
+                self._warn_of_saturation()
+                if self.options.leak_threshold:
+                    self._warn_of_leaks(time.monotonic())
             remaining = deadline - time.monotonic()
             if gate.acquire(timeout=max(0.0, min(remaining, 1.0))):
                 return True
             if remaining <= 1.0:
                 return False
 
+    def _timed_out(self):
+        self.stats.bump(PoolStats.TIMEOUTS_NUM)
+        message = self._timeout_message()
+        logger.warning("%s", message)
+        raise PoolTimeout(message) from None
+
     def _reclaim_from_dead_threads(self) -> None:
-        for owner, ref in list(self._lent.values()):
-            connection = ref()
-            if owner.is_alive() or connection is None:
+        for loan in list(self._lent.values()):
+            connection = loan.connection()
+            if loan.owner.is_alive() or connection is None:
                 continue
             logger.warning(
                 "database %r: thread %r ended without returning its connection; closing it",
                 self.alias,
-                owner.name,
+                loan.owner.name,
             )
+            self.stats.invalidated("thread ended")
             # Closes it and gives its place back (the checkin event follows).
             with contextlib.suppress(Exception):
                 connection.invalidate()
@@ -175,39 +231,47 @@ class DatabasePool:
         self,
         connection: PoolProxiedConnection,
         *,
-        reusable: bool,
+        discard: str | None,
         idle: bool,
         reset_session: Callable[[Any], bool] | None = None,
     ) -> None:
         """Give *connection* back: clean and pooled, or closed.
 
-        *reusable* is False when the caller saw it break or leaves it mid-atomic.
-        *idle* is the caller's word that no transaction is open, used where the
-        driver cannot tell without a round trip. *reset_session*, if given,
-        undoes session state; it returns False when it cannot (then the
-        connection is closed).
+        *discard* is the caller's reason to close it (it broke, it is left
+        mid-atomic), None to pool it if possible. *idle* is the caller's word
+        that no transaction is open, used where the driver cannot tell without
+        a round trip. *reset_session*, if given, undoes session state; it
+        returns False when it cannot (then the connection is closed).
         """
         # Released after the connection is back in the pool, so the next
         # waiter finds it there instead of opening an overflow connection.
         permit = connection.record_info.pop(_PERMIT, False)
         info = connection.info
         try:
-            if (
-                reusable
-                and not self.retired
-                and time.monotonic() < info.get(_RECYCLE_AT, float("inf"))
-                and self._clean(connection.driver_connection, idle)
-                and (reset_session is None or self._reset(connection, reset_session))
-            ):
+            reason = discard or self._why_not_reusable(connection, idle, reset_session)
+            if reason is None:
                 info[_CLEANED] = True
                 info[_RETURNED] = time.monotonic()
             else:
-                logger.debug("database %r: closing returned connection", self.alias)
+                logger.debug("database %r: closing a returned connection: %s", self.alias, reason)
+                self.stats.invalidated(reason)
                 connection.invalidate()
         finally:
             connection.close()
             if permit:
                 self._gate.release()
+
+    def _why_not_reusable(self, connection, idle, reset_session) -> str | None:
+        if self.retired:
+            return "pool retired"
+        if time.monotonic() >= connection.info.get(_RECYCLE_AT, float("inf")):
+            self.stats.bump(PoolStats.RECYCLES_NUM)
+            return "recycled"
+        if not self._clean(connection.driver_connection, idle):
+            return "could not be cleaned"
+        if reset_session is not None and not self._reset(connection, reset_session):
+            return "session not reset"
+        return None
 
     def _reset(self, connection: PoolProxiedConnection, reset_session) -> bool:
         try:
@@ -233,6 +297,10 @@ class DatabasePool:
         """
         self._stale_before = time.monotonic()
         self.stats.bump(PoolStats.DISCONNECTS_NUM)
+        logger.warning(
+            "database %r: disconnect seen; replacing the connections opened before it",
+            self.alias,
+        )
 
     def retire(self) -> None:
         """Close the idle connections; connections still lent out close when returned."""
@@ -246,7 +314,7 @@ class DatabasePool:
     # ##### Reporting #####
 
     def status(self) -> dict[str, Any]:
-        """Return gauges and counters of this pool."""
+        """Return gauges, counters and distributions of this pool."""
         stats = self.stats
         open_, in_use = stats.open, stats.in_use
         status: dict[str, Any] = {
@@ -267,16 +335,64 @@ class DatabasePool:
         status.update(stats.get())
         return status
 
+    def holders(self) -> list[dict[str, Any]]:
+        """Return who holds the lent connections: thread, seconds held, checkout site."""
+        now = time.monotonic()
+        return [
+            {"thread": loan.owner.name, "held_s": now - loan.since, "site": loan.where()}
+            for loan in sorted(list(self._lent.values()), key=lambda loan: loan.since)
+        ]
+
     def _timeout_message(self) -> str:
         s = self.status()
         setting = f"settings.DATABASES[{self.alias!r}]['POOL']"
-        return (
+        message = (
             f"database {self.alias!r}: no connection became free within "
             f"{self.options.timeout:g} s (pool_size={s.get('pool_size')}, "
             f"in use={s['in_use']}, waiting={s['waiting']}, overflow={s.get('overflow')} of "
             f"max_overflow={s.get('max_overflow')}). Raise {setting}['pool_size'], "
             f"['max_overflow'] or ['timeout'], or return connections sooner."
         )
+        if self.options.leak_threshold:
+            held = "; ".join(
+                f"thread {h['thread']!r} for {h['held_s']:.1f} s, from {h['site']}"
+                for h in self.holders()[:5]
+            )
+            message += f" Held by: {held}."
+        else:
+            message += f" Set {setting}['leak_threshold'] to see who holds them."
+        return message
+
+    def _warn_of_saturation(self) -> None:
+        now = time.monotonic()
+        if now - self._warned_saturation_at < _SATURATION_WARNING_EVERY:
+            return
+        self._warned_saturation_at = now
+        logger.warning(
+            "database %r: pool exhausted, requests wait: %d in use, %d waiting "
+            "(pool_size %d + max_overflow %d)",
+            self.alias,
+            self.stats.in_use,
+            self._gate.waiting + 1,
+            self.options.pool_size,
+            self.options.max_overflow,
+        )
+
+    def _warn_of_leaks(self, now: float) -> None:
+        threshold = self.options.leak_threshold
+        for loan in list(self._lent.values()):
+            if not loan.warned and now - loan.since > threshold:
+                loan.warned = True
+                self.stats.bump(PoolStats.LEAKS_NUM)
+                logger.warning(
+                    "database %r: connection held for %.1f s by thread %r "
+                    "(leak_threshold %g s); it was checked out at:\n%s",
+                    self.alias,
+                    now - loan.since,
+                    loan.owner.name,
+                    threshold,
+                    "".join(loan.site.format()) if loan.site else "?",
+                )
 
     # ##### Cleaning #####
 
@@ -324,15 +440,16 @@ class DatabasePool:
     def _on_checkout(self, dbapi_connection, record, proxy) -> None:
         # Raising DisconnectionError makes SQLAlchemy close this connection
         # and open another in its place (then call us again).
-        if record.info.pop(_FRESH, False):
-            self._lend(record)
-            return
         info = record.info
+        if info.pop(_FRESH, False):
+            return
         if info.get(_BORN, 0.0) <= self._stale_before:
+            self.stats.invalidated("opened before a disconnect")
             raise exc.DisconnectionError("opened before a disconnect was seen")
         now = time.monotonic()
         if now >= info.get(_RECYCLE_AT, float("inf")):
             self.stats.bump(PoolStats.RECYCLES_NUM)
+            self.stats.invalidated("recycled")
             logger.debug("database %r: recycling a connection", self.alias)
             raise exc.DisconnectionError("recycle time reached")
         if self.pre_ping and now - info.get(_RETURNED, 0.0) >= self.options.pre_ping_idle:
@@ -340,21 +457,33 @@ class DatabasePool:
                 self.driver.ping(dbapi_connection)
             except Exception as err:
                 self.stats.bump(PoolStats.PINGS_FAILED)
+                self.stats.invalidated("pre-ping failed")
                 logger.info("database %r: pre-ping failed: %s", self.alias, type(err).__name__)
                 raise exc.DisconnectionError("pre-ping failed") from err
-        self._lend(record)
-
-    def _lend(self, record) -> None:
-        record.record_info[_LENT] = True
-        self.stats.checked_out()
 
     def _on_checkin(self, dbapi_connection, record) -> None:
         # Fires for every return, garbage-collected ones included: a
         # connection nobody checked in still frees its permit.
         record_info = record.record_info
-        self._lent.pop(id(record_info), None)
-        if record_info.pop(_LENT, False):
-            self.stats.checked_in()
+        loan = self._lent.pop(id(record_info), None)
+        if loan is not None:
+            held = time.monotonic() - loan.since
+            self.stats.checked_in(held)
+            threshold = self.options.leak_threshold
+            if threshold and held > threshold and not loan.warned:
+                loan.warned = True
+                self.stats.bump(PoolStats.LEAKS_NUM)
+                logger.warning(
+                    "database %r: connection returned after %.1f s by thread %r "
+                    "(leak_threshold %g s); it was checked out at %s",
+                    self.alias,
+                    held,
+                    loan.owner.name,
+                    threshold,
+                    loan.where(),
+                )
+            elif logger.isEnabledFor(logging.DEBUG):
+                logger.debug("database %r: checkin after %.3f s", self.alias, held)
         if record_info.pop(_PERMIT, False):
             self._gate.release()
 
@@ -371,4 +500,5 @@ class DatabasePool:
             self.alias,
         )
         if self.options.reset_session or not self._clean(dbapi_connection, idle=False):
+            self.stats.invalidated("garbage collected")
             record.invalidate()

@@ -1,21 +1,59 @@
-"""Counters of what a pool did, fed by SQLAlchemy pool events and by the checkout path."""
+"""What a pool did: counters, gauges and time distributions, cheap enough to be always on.
+
+Counters are bumped where each thing happens (pool events, the checkout and
+checkin paths); gauges are kept up to date the same way; distributions keep
+fixed buckets (Prometheus' ``le`` convention), count, sum and max.
+"""
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import Counter
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.pool import Pool
 
-__all__ = ["PoolStats"]
+__all__ = ["Distribution", "PoolStats"]
+
+#: Bucket upper bounds, in seconds, of every distribution.
+BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Distribution:
+    """Observed durations: count, sum, max and cumulative bucket counts (seconds)."""
+
+    __slots__ = ("buckets", "count", "max", "sum")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.sum = 0.0
+        self.max = 0.0
+        self.buckets = [0] * (len(BUCKETS) + 1)  # the last one is +Inf
+
+    def observe(self, seconds: float) -> None:
+        """Add one duration (the caller holds the stats lock)."""
+        self.count += 1
+        self.sum += seconds
+        if seconds > self.max:
+            self.max = seconds
+        self.buckets[bisect.bisect_left(BUCKETS, seconds)] += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return count, sum, max and cumulative buckets keyed by upper bound."""
+        cumulative, running = {}, 0
+        for bound, n in zip((*BUCKETS, float("inf")), self.buckets, strict=True):
+            running += n
+            cumulative[bound] = running
+        return {"count": self.count, "sum": self.sum, "max": self.max, "buckets": cumulative}
 
 
 class PoolStats:
-    """Counters for one pool; cheap enough to be always on.
+    """Counters, gauges and distributions for one pool.
 
-    Keys are the class constants below. Gauges (idle, in use, ...) are not kept
-    here: the pool reports them when asked (``DatabasePool.status()``).
+    Counter keys are the class constants below. ``get()`` and ``pop()``
+    return them with the distributions and the invalidation reasons.
     """
 
     CONNECTIONS_NUM = "connections_num"  # physical connections opened
@@ -27,13 +65,22 @@ class PoolStats:
     PINGS_FAILED = "pings_failed"
     RECYCLES_NUM = "recycles_num"  # connections replaced for their age
     TIMEOUTS_NUM = "timeouts_num"  # checkouts that raised PoolTimeout
+    LEAKS_NUM = "leaks_num"  # connections held longer than leak_threshold
+
+    #: Distribution names: checkout wait, time lent out, time to open a connection.
+    DISTRIBUTIONS = ("wait", "hold", "connect")
 
     def __init__(self) -> None:
-        self._counter: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._reset()
         # Gauges, never reset: physical connections open, and lent out.
         self.open = 0
         self.in_use = 0
+
+    def _reset(self) -> None:
+        self._counter: Counter[str] = Counter()
+        self._reasons: Counter[str] = Counter()
+        self._times = {name: Distribution() for name in self.DISTRIBUTIONS}
 
     def attach(self, pool: Pool) -> None:
         """Listen to *pool*'s events (this pool instance only, never the class).
@@ -51,16 +98,48 @@ class PoolStats:
         with self._lock:
             self._counter[key] += n
 
-    def get(self) -> dict[str, int]:
-        """Return the counters."""
+    def invalidated(self, reason: str) -> None:
+        """Note why a connection is about to be closed instead of reused."""
         with self._lock:
-            return dict(self._counter)
+            self._reasons[reason] += 1
 
-    def pop(self) -> dict[str, int]:
-        """Return the counters and reset them to zero."""
+    def observe(self, name: str, seconds: float) -> None:
+        """Add a duration to distribution *name* (one of :attr:`DISTRIBUTIONS`)."""
         with self._lock:
-            counter, self._counter = self._counter, Counter()
-        return dict(counter)
+            self._times[name].observe(seconds)
+
+    def checked_out(self, waited: float) -> None:
+        """Count a checkout that waited *waited* seconds (the pool calls it)."""
+        with self._lock:
+            self._counter[self.CHECKOUTS_NUM] += 1
+            self.in_use += 1
+            self._times["wait"].observe(waited)
+
+    def checked_in(self, held: float) -> None:
+        """Count a checkin after *held* seconds lent out, garbage-collected ones included."""
+        with self._lock:
+            self._counter[self.CHECKINS_NUM] += 1
+            self.in_use -= 1
+            self._times["hold"].observe(held)
+
+    def get(self) -> dict[str, Any]:
+        """Return the counters, the invalidation reasons and the distributions."""
+        with self._lock:
+            return self._snapshot()
+
+    def pop(self) -> dict[str, Any]:
+        """Return what :meth:`get` returns and reset all but the gauges."""
+        with self._lock:
+            snapshot = self._snapshot()
+            self._reset()
+        return snapshot
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {
+            **self._counter,
+            "invalidations_by_reason": dict(self._reasons),
+            **{f"{name}_seconds": d.as_dict() for name, d in self._times.items()},
+        }
 
     def _on_connect(self, dbapi_connection, connection_record) -> None:
         with self._lock:
@@ -74,18 +153,6 @@ class PoolStats:
     def _on_close_detached(self, dbapi_connection) -> None:
         with self._lock:
             self.open -= 1
-
-    def checked_out(self) -> None:
-        """Count a checkout (the pool's checkout listener calls it)."""
-        with self._lock:
-            self._counter[self.CHECKOUTS_NUM] += 1
-            self.in_use += 1
-
-    def checked_in(self) -> None:
-        """Count a checkin, including a garbage-collected one (the pool's checkin listener)."""
-        with self._lock:
-            self._counter[self.CHECKINS_NUM] += 1
-            self.in_use -= 1
 
     def _on_invalidate(self, dbapi_connection, connection_record, exception) -> None:
         self.bump(self.INVALIDATIONS_NUM)

@@ -110,7 +110,7 @@ class PooledDatabaseWrapperMixin:
             # A connection that failed its setup goes back now (closed), not
             # whenever this wrapper happens to be closed.
             if self._pool_connection is not None:
-                self._release_pooled(reusable=False)
+                self._release_pooled(discard="setup failed")
                 self.connection = None
             raise
 
@@ -198,16 +198,16 @@ class PooledDatabaseWrapperMixin:
             return super()._close()
         # Closing inside atomic() leaves Django believing a transaction is
         # open; like the stock backend, really close the connection.
-        self._release_pooled(reusable=not self.in_atomic_block)
+        self._release_pooled(discard="closed inside atomic()" if self.in_atomic_block else None)
 
-    def _release_pooled(self, *, reusable: bool) -> None:
+    def _release_pooled(self, *, discard: str | None) -> None:
         pooled, self._pool_connection = self._pool_connection, None
         pool = self._pool
         if self._pool_disconnected:
             pool.mark_stale()
-            reusable = False
+            discard = "disconnect"
         idle = self.autocommit and not self.in_atomic_block
-        pool.checkin(pooled, reusable=reusable, idle=idle, reset_session=self._session_reset(pool))
+        pool.checkin(pooled, discard=discard, idle=idle, reset_session=self._session_reset(pool))
 
     def _session_reset(self, pool: DatabasePool):
         hook = pool.options.reset_session

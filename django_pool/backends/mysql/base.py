@@ -57,6 +57,23 @@ class MySQLDriver(Driver):
         change_user(settings_dict["USER"], settings_dict["PASSWORD"], settings_dict["NAME"])
         return True
 
+    def server_status(self, cursor: Any) -> dict[str, Any]:
+        cursor.execute(
+            "SELECT LOWER(COMMAND), COUNT(*) FROM information_schema.PROCESSLIST "
+            "WHERE DB = DATABASE() AND ID <> CONNECTION_ID() GROUP BY COMMAND"
+        )
+        sessions = {state: int(n) for state, n in cursor.fetchall()}
+        cursor.execute("SELECT @@max_connections, @@wait_timeout")
+        max_connections, wait_timeout = cursor.fetchone()
+        cursor.execute("SHOW GLOBAL STATUS LIKE 'Threads_connected'")
+        connections = int(cursor.fetchone()[1])
+        return {
+            "sessions": sessions,
+            "max_connections": int(max_connections),
+            "connections": connections,
+            "wait_timeout": int(wait_timeout),
+        }
+
     def autocommit(self, connection: Any) -> bool:
         return bool(connection.get_autocommit())
 

@@ -82,6 +82,23 @@ class PostgreSQLDriver(Driver):
                 connection.autocommit = False
         return True
 
+    def server_status(self, cursor: Any) -> dict[str, Any]:
+        cursor.execute(
+            "SELECT coalesce(state, 'unknown'), count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() GROUP BY 1"
+        )
+        sessions = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT current_setting('max_connections')::int, "
+            "(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')"
+        )
+        max_connections, connections = cursor.fetchone()
+        return {
+            "sessions": sessions,
+            "max_connections": max_connections,
+            "connections": connections,
+        }
+
 
 class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
     """Django's PostgreSQL DatabaseWrapper, with connections from a pool."""

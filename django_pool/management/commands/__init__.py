@@ -1,0 +1,1 @@
+"""django-pool management commands: pool_status."""

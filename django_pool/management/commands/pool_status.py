@@ -1,0 +1,136 @@
+"""``manage.py pool_status``: each pooled database's pool, as settings and server see it.
+
+A management command runs in its own process, which holds none of the web
+workers' pools: it shows what it can know for sure, the validated pool
+settings, the bound they give, the server's own view of the database's
+sessions and free slots, and a probe (a checkout from this process). The
+live numbers of a running worker come from ``django_pool.get_stats()`` in
+that worker, or from the Prometheus collector.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, connections
+
+import django_pool
+from django_pool.checks import ENGINE_PREFIX
+from django_pool.config import PoolOptions
+
+
+class Command(BaseCommand):
+    """Show each pooled database's pool settings, bound, server view and a probe."""
+
+    help = "Show each pooled database's pool: settings, bound, the server's view and a probe."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--database", choices=tuple(connections), help="only this database alias"
+        )
+        parser.add_argument("--json", action="store_true", help="print JSON")
+        parser.add_argument(
+            "--watch", type=float, metavar="N", help="refresh every N seconds until interrupted"
+        )
+        parser.add_argument("--count", type=int, help="with --watch: stop after this many")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        aliases = (
+            [options["database"]]
+            if options["database"]
+            else [
+                alias
+                for alias in connections
+                if str(connections.settings[alias]["ENGINE"]).startswith(ENGINE_PREFIX)
+            ]
+        )
+        if not aliases:
+            raise CommandError("No database uses a django_pool ENGINE.")
+        shown = 0
+        while True:
+            report = [self.inspect(alias) for alias in aliases]
+            if options["json"]:
+                self.stdout.write(json.dumps(report, indent=2, default=str))
+            else:
+                if options["watch"]:
+                    self.stdout.write("\033[2J\033[H", ending="")
+                self.stdout.write(self.render(report))
+            shown += 1
+            if not options["watch"] or (options["count"] and shown >= options["count"]):
+                return
+            time.sleep(options["watch"])
+
+    def inspect(self, alias: str) -> dict[str, Any]:
+        """Return what is known of *alias*'s pool."""
+        connection = connections[alias]
+        settings_dict = connection.settings_dict
+        options = PoolOptions.from_settings(alias, settings_dict)
+        report: dict[str, Any] = {
+            "alias": alias,
+            "vendor": connection.vendor,
+            "database": str(settings_dict["NAME"]),
+            "host": settings_dict.get("HOST") or "",
+            "port": str(settings_dict.get("PORT") or ""),
+            "options": {
+                k: (v if not callable(v) else getattr(v, "__qualname__", repr(v)))
+                for k, v in vars(options).items()
+            },
+            "bound_per_process": options.pool_size + options.max_overflow,
+        }
+        started = time.monotonic()
+        try:
+            with connection.cursor() as cursor:
+                report["probe_ms"] = round((time.monotonic() - started) * 1000, 2)
+                report["server"] = connection.pool_driver.server_status(cursor.cursor)
+        except DatabaseError as err:
+            report["error"] = str(err).strip().splitlines()[0]
+        finally:
+            connection.close()
+        report["this_process"] = django_pool.get_stats(alias).get(alias, {})
+        return report
+
+    def render(self, report: list[dict[str, Any]]) -> str:
+        """Return *report* as a table a person can read in a terminal."""
+        lines = []
+        for r in report:
+            o = r["options"]
+            where = f" @ {r['host']}:{r['port']}" if r["host"] else ""
+            lines.append(f"{r['alias']}  {r['vendor']}  {r['database']}{where}")
+            recycle = "never" if o["recycle"] is None else f"{o['recycle']:g} s"
+            pre_ping = {None: "CONN_HEALTH_CHECKS", True: "on", False: "off"}[o["pre_ping"]]
+            lines.append(
+                f"  pool      {o['pool_class']}: pool_size {o['pool_size']} + max_overflow "
+                f"{o['max_overflow']}, timeout {o['timeout']:g} s, recycle {recycle}, "
+                f"pre_ping {pre_ping}"
+            )
+            lines.append(f"  bound     at most {r['bound_per_process']} connections per process")
+            if "error" in r:
+                lines.append(f"  server    cannot connect: {r['error']}")
+            elif r.get("server"):
+                s = r["server"]
+                states = ", ".join(f"{n} {state}" for state, n in sorted(s["sessions"].items()))
+                total = sum(s["sessions"].values())
+                lines.append(
+                    f"  server    {total} other sessions on this database"
+                    f"{f' ({states})' if states else ''}; "
+                    f"{s['max_connections'] - s['connections']} of "
+                    f"{s['max_connections']} connection slots free"
+                )
+                if "wait_timeout" in s:
+                    lines.append(f"            wait_timeout {s['wait_timeout']} s")
+            else:
+                lines.append("  server    none (embedded database)")
+            if "probe_ms" in r:
+                lines.append(f"  probe     checkout and first query in {r['probe_ms']:.1f} ms")
+            stats = r["this_process"]
+            if stats:
+                lines.append(
+                    f"  here      {stats['open']} open, {stats['in_use']} in use, "
+                    f"{stats.get('connections_num', 0)} opened, "
+                    f"{stats.get('checkouts_num', 0)} checkouts in this process"
+                )
+            lines.append("")
+        return "\n".join(lines)

@@ -1,0 +1,144 @@
+"""A known sequence of checkouts, waits, timeouts and kills gives the expected numbers."""
+
+import logging
+import threading
+import time
+
+import pytest
+from django.db import OperationalError, connections, transaction
+
+import django_pool
+from tests.helpers import run_threads, session_id
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+
+def stats(alias):
+    return django_pool.get_stats(alias)[alias]
+
+
+def request(alias):
+    try:
+        return session_id(alias)
+    finally:
+        connections[alias].close()
+
+
+def test_counters_gauges_and_distributions(server, configure_pool):
+    alias = server.alias
+    configure_pool(alias, pool_size=1, max_overflow=0, timeout=0.2)
+    for _ in range(3):
+        request(alias)
+    s = stats(alias)
+    assert (s["connections_num"], s["checkouts_num"], s["checkins_num"]) == (1, 3, 3)
+    assert (s["open"], s["idle"], s["in_use"], s["waiting"]) == (1, 1, 0, 0)
+    assert s["wait_seconds"]["count"] == 3 and s["hold_seconds"]["count"] == 3
+    assert s["connect_seconds"]["count"] == 1 and s["connect_seconds"]["max"] > 0
+    assert s["hold_seconds"]["buckets"][float("inf")] == 3
+
+    session_id(alias)  # held: the next thread times out
+    with pytest.raises(django_pool.PoolTimeout):
+        run_threads(1, lambda i: session_id(alias))
+    assert stats(alias)["timeouts_num"] == 1
+    assert stats(alias)["in_use"] == 1
+    connections[alias].close()
+
+    server.kill_all()
+    with pytest.raises(OperationalError):
+        request(alias)
+    s = stats(alias)
+    assert s["disconnects_num"] == 1
+    assert s["invalidations_by_reason"] == {"disconnect": 1}
+
+    with transaction.atomic(using=alias):
+        session_id(alias)
+        connections[alias].close()
+    assert stats(alias)["invalidations_by_reason"]["closed inside atomic()"] == 1
+
+    popped = django_pool.pop_stats(alias)[alias]
+    # 3 requests, the held one, the killed one, the atomic one (the timed-out
+    # attempt never checked out).
+    assert popped["checkouts_num"] == 6
+    after = stats(alias)
+    assert "checkouts_num" not in after and after["wait_seconds"]["count"] == 0
+    assert after["open"] == popped["open"]  # gauges are not reset
+
+
+def test_log_lines_name_the_alias(vendor, configure_pool, caplog):
+    configure_pool(vendor, pool_size=1, max_overflow=0, timeout=0.1, recycle=0.05, recycle_jitter=0)
+    caplog.set_level(logging.DEBUG, logger="django_pool")
+    request(vendor)
+    time.sleep(0.06)  # older than recycle: replaced at the next checkout
+    session_id(vendor)
+    with pytest.raises(django_pool.PoolTimeout):
+        run_threads(1, lambda i: session_id(vendor))
+    connections[vendor].close()
+    messages = [
+        (r.levelname, r.getMessage()) for r in caplog.records if r.name.startswith("django_pool")
+    ]
+    text = "\n".join(m for _, m in messages)
+    for expected in (
+        "new connection",
+        "checkout (",
+        "checkin after",
+        "recycling a connection",
+        "pool exhausted, requests wait",
+        "no connection became free",
+    ):
+        assert expected in text, expected
+    assert all(f"database {vendor!r}" in m for _, m in messages)
+    levels = {m.split(":")[1].strip().split(" ")[0]: lvl for lvl, m in messages}
+    assert levels["pool"] == "WARNING" and levels["no"] == "WARNING"
+
+
+def hold_a_connection(alias):
+    """The application code a leak report must point at."""
+    session_id(alias)
+
+
+def test_leak_warning_carries_the_checkout_stack(vendor, configure_pool, caplog):
+    configure_pool(vendor, pool_size=1, max_overflow=0, timeout=0.2, leak_threshold=0.05)
+    hold_a_connection(vendor)
+    time.sleep(0.06)  # now held longer than leak_threshold
+    with pytest.raises(django_pool.PoolTimeout) as info:
+        run_threads(1, lambda i: session_id(vendor))
+    # The timeout says who holds the connection and from where (the innermost
+    # frame outside Django and django-pool: here the test helper).
+    assert "Held by: thread 'MainThread' for" in str(info.value)
+    assert "helpers.py" in str(info.value) and "in session_id" in str(info.value)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    leak = next(m for m in warnings if "leak_threshold" in m)
+    assert "held for" in leak and "MainThread" in leak
+    assert "in hold_a_connection" in leak and "test_stats.py" in leak  # the whole stack
+    assert stats(vendor)["leaks_num"] == 1
+    connections[vendor].close()
+
+
+def test_no_stack_is_taken_without_leak_threshold(vendor, configure_pool):
+    configure_pool(vendor, pool_size=1, max_overflow=0, timeout=0.1)
+    session_id(vendor)
+    [pool] = django_pool.registry.pools(vendor)
+    assert all(loan.site is None for loan in pool._lent.values())
+    with pytest.raises(django_pool.PoolTimeout) as info:
+        run_threads(1, lambda i: session_id(vendor))
+    assert "Set settings.DATABASES" in str(info.value) and "['leak_threshold']" in str(info.value)
+    connections[vendor].close()
+
+
+def test_gauges_while_threads_wait(vendor, configure_pool):
+    configure_pool(vendor, pool_size=1, max_overflow=0, timeout=10)
+    session_id(vendor)
+    waiters = [threading.Thread(target=request, args=(vendor,)) for _ in range(3)]
+    for thread in waiters:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while stats(vendor)["waiting"] < 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    assert stats(vendor)["in_use"] == 1
+    connections[vendor].close()
+    for thread in waiters:
+        thread.join()
+    s = stats(vendor)
+    assert (s["waiting"], s["in_use"], s["checkouts_num"]) == (0, 0, 4)
+    assert s["wait_seconds"]["max"] > 0

@@ -1,0 +1,77 @@
+"""pool_status, the Prometheus collector and the system checks, as users meet them."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.db import connections
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from django_pool.checks import check_server, check_settings
+from django_pool.contrib.prometheus import register
+from tests.helpers import session_id
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+
+def test_pool_status_json_and_table(vendor, configure_pool, capsys):
+    configure_pool(vendor, pool_size=3, max_overflow=2)
+    session_id(vendor)
+    connections[vendor].close()
+    call_command("pool_status", "--json", database=vendor)
+    [report] = json.loads(capsys.readouterr().out)
+    assert report["alias"] == vendor
+    assert report["options"]["pool_size"] == 3 and report["bound_per_process"] == 5
+    assert report["probe_ms"] >= 0 and "error" not in report
+    assert report["this_process"]["checkouts_num"] >= 1
+    if connections[vendor].vendor != "sqlite":
+        assert report["server"]["max_connections"] > 0
+
+    call_command("pool_status", database=vendor, watch=0.01, count=2)
+    out = capsys.readouterr().out
+    assert out.count("\n  pool      ") == 2  # two refreshes
+    assert "pool_size 3 + max_overflow 2" in out and "at most 5 connections per process" in out
+
+
+def test_prometheus_scrape(vendor, configure_pool):
+    configure_pool(vendor, pool_size=2, max_overflow=0)
+    for _ in range(3):
+        session_id(vendor)
+        connections[vendor].close()
+    registry = CollectorRegistry()
+    register(registry)
+    text = generate_latest(registry).decode()
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    assert samples[("django_pool_checkouts_total", (("alias", vendor),))] == 3
+    assert samples[("django_pool_connects_total", (("alias", vendor),))] == 1
+    assert samples[("django_pool_connections", (("alias", vendor), ("state", "idle")))] == 1
+    assert samples[("django_pool_size", (("alias", vendor),))] == 2
+    assert samples[("django_pool_hold_seconds_count", (("alias", vendor),))] == 3
+    assert samples[("django_pool_wait_seconds_bucket", (("alias", vendor), ("le", "+Inf")))] == 3
+    assert "# TYPE django_pool_wait_seconds histogram" in text
+
+
+def test_settings_checks_fire_and_stay_quiet(monkeypatch):
+    assert check_settings() == []
+    default = connections.settings["default"]
+    monkeypatch.setitem(default, "CONN_MAX_AGE", 60)
+    monkeypatch.setitem(default, "OPTIONS", {"pool": True})
+    monkeypatch.setitem(default, "POOL", {"pool_sise": 2})
+    ids = [e.id for e in check_settings()]
+    assert ids == ["django_pool.E001", "django_pool.E002", "django_pool.E003"]
+
+
+def test_server_checks_fire_and_stay_quiet(server_vendor, configure_pool):
+    assert check_server(databases=[server_vendor]) == []
+    configure_pool(server_vendor, pool_size=100_000, max_overflow=0)
+    warnings = check_server(databases=[server_vendor])
+    assert [w.id for w in warnings] == ["django_pool.W001"]
+    assert "processes × (pool_size + max_overflow)" in warnings[0].hint
+    if connections[server_vendor].vendor == "mysql":
+        configure_pool(server_vendor, recycle=None)
+        assert [w.id for w in check_server(databases=[server_vendor])] == ["django_pool.W002"]
