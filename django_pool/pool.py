@@ -98,6 +98,7 @@ class DatabasePool:
         driver: Driver,
         autocommit: bool,
         pre_ping: bool,
+        stats: PoolStats | None = None,
     ) -> None:
         self.alias = alias
         #: Database name the pool's connections use (for test DB teardown).
@@ -106,7 +107,7 @@ class DatabasePool:
         self.driver = driver
         self.autocommit = autocommit
         self.pre_ping = pre_ping
-        self.stats = PoolStats()
+        self.stats = stats or PoolStats()
         #: Set once the pool must hand out nothing more and keep nothing back.
         self.retired = False
         # Connections opened before this instant are replaced at checkout.

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections import Counter
+from collections import Counter, deque
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.pool import Pool
 
 __all__ = ["Distribution", "PoolStats"]
+
+# Durations waiting to be folded into the distributions, at most.
+_FOLD_AT = 4096
 
 #: Bucket upper bounds, in seconds, of every distribution.
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -32,13 +35,13 @@ class Distribution:
         self.max = 0.0
         self.buckets = [0] * (len(BUCKETS) + 1)  # the last one is +Inf
 
-    def observe(self, seconds: float) -> None:
+    def observe(self, seconds: float, _bucket=bisect.bisect_left) -> None:
         """Add one duration (the caller holds the stats lock)."""
         self.count += 1
         self.sum += seconds
         if seconds > self.max:
             self.max = seconds
-        self.buckets[bisect.bisect_left(BUCKETS, seconds)] += 1
+        self.buckets[_bucket(BUCKETS, seconds)] += 1
 
     def as_dict(self) -> dict[str, Any]:
         """Return count, sum, max and cumulative buckets keyed by upper bound."""
@@ -73,9 +76,14 @@ class PoolStats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._reset()
-        # Gauges, never reset: physical connections open, and lent out.
+        # Gauge, never reset: physical connections open.
         self.open = 0
-        self.in_use = 0
+        # The hot path (every checkout and checkin) only appends its duration
+        # here: deque.append needs no lock. The durations are folded into the
+        # distributions when read, or every _FOLD_AT of them.
+        self._pending_waits: deque[float] = deque()
+        self._pending_holds: deque[float] = deque()
+        self._lent_total = self._returned_total = 0  # folded so far, never reset
 
     def _reset(self) -> None:
         self._counter: Counter[str] = Counter()
@@ -110,32 +118,64 @@ class PoolStats:
 
     def checked_out(self, waited: float) -> None:
         """Count a checkout that waited *waited* seconds (the pool calls it)."""
-        with self._lock:
-            self._counter[self.CHECKOUTS_NUM] += 1
-            self.in_use += 1
-            self._times["wait"].observe(waited)
+        self._pending_waits.append(waited)
+        if len(self._pending_waits) > _FOLD_AT:
+            with self._lock:
+                self._fold()
 
     def checked_in(self, held: float) -> None:
         """Count a checkin after *held* seconds lent out, garbage-collected ones included."""
-        with self._lock:
-            self._counter[self.CHECKINS_NUM] += 1
-            self.in_use -= 1
-            self._times["hold"].observe(held)
+        self._pending_holds.append(held)
+        if len(self._pending_holds) > _FOLD_AT:
+            with self._lock:
+                self._fold()
+
+    @property
+    def in_use(self) -> int:
+        """Return how many connections are lent out now."""
+        lent = self._lent_total + len(self._pending_waits)
+        return lent - self._returned_total - len(self._pending_holds)
+
+    def _fold(self) -> None:
+        # Caller holds the lock. popleft() and append() are each atomic, so
+        # durations appended meanwhile are folded next time, never lost.
+        for pending, name in ((self._pending_waits, "wait"), (self._pending_holds, "hold")):
+            distribution = self._times[name]
+            folded = 0
+            while True:
+                try:
+                    seconds = pending.popleft()
+                except IndexError:
+                    break
+                distribution.observe(seconds)
+                folded += 1
+            if name == "wait":
+                self._lent_total += folded
+            else:
+                self._returned_total += folded
 
     def get(self) -> dict[str, Any]:
         """Return the counters, the invalidation reasons and the distributions."""
         with self._lock:
+            self._fold()
             return self._snapshot()
 
     def pop(self) -> dict[str, Any]:
         """Return what :meth:`get` returns and reset all but the gauges."""
         with self._lock:
+            self._fold()
             snapshot = self._snapshot()
             self._reset()
         return snapshot
 
     def _snapshot(self) -> dict[str, Any]:
+        # Checkouts and checkins are the counts of their durations.
+        hot = {
+            self.CHECKOUTS_NUM: self._times["wait"].count,
+            self.CHECKINS_NUM: self._times["hold"].count,
+        }
         return {
+            **{k: v for k, v in hot.items() if v},
             **self._counter,
             "invalidations_by_reason": dict(self._reasons),
             **{f"{name}_seconds": d.as_dict() for name, d in self._times.items()},

@@ -102,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
             "rounds": 2,
             "seconds": args.thread_seconds,
         }
+    from .overhead import measure_stats_cost
+
+    data["stats_cost"] = measure_stats_cost()
     progress.finish()
     data["variants"] = {v.alias: v.label for v in chosen}
     if args.json:

@@ -40,6 +40,7 @@ def test_recycle_closes_an_old_connection_at_return(vendor, configure_pool):
 def test_jitter_takes_up_to_its_fraction_off_recycle(configure_pool):
     configure_pool("default", pool_size=8, max_overflow=0, recycle=100, recycle_jitter=0.5)
     deadlines = []
+    all_holding = threading.Barrier(8)  # eight connections open at once
 
     def grab(results):
         connection = connections["default"]
@@ -48,6 +49,7 @@ def test_jitter_takes_up_to_its_fraction_off_recycle(configure_pool):
             connection._pool_connection.info["django_pool.recycle_at"]
             - connection._pool_connection.info["django_pool.born"]
         )
+        all_holding.wait()
 
     threads = []
     for _ in range(8):
