@@ -5,8 +5,9 @@ mysql, sqlite3), keep ``CONN_MAX_AGE`` at 0, and tune it with ``POOL``.
 """
 
 from .api import dispose, get_stats, pop_stats, release_connections
+from .dbapi import manage
 from .errors import PoolTimeout
 
-__all__ = ["PoolTimeout", "dispose", "get_stats", "pop_stats", "release_connections"]
+__all__ = ["PoolTimeout", "dispose", "get_stats", "manage", "pop_stats", "release_connections"]
 
 __version__ = "0.1.0"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -18,7 +19,16 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 from sqlalchemy import pool as sa_pool
 
-__all__ = ["POOL_CLASSES", "PoolOptions"]
+__all__ = ["GLOBAL_SETTINGS", "POOL_CLASSES", "PoolOptions", "parse_options"]
+
+#: Global settings (of the packages django-pool replaces) that shape a pool.
+GLOBAL_SETTINGS = (
+    "DATABASE_POOL_ARGS",
+    "DATABASE_POOL_CLASS",
+    "DJORM_POOL_OPTIONS",
+    "DJORM_POOL_PESSIMISTIC",
+    "DATABASE_WAIT_TIMEOUT",
+)
 
 #: Short names for SQLAlchemy's pool classes, as ``POOL['pool_class']`` accepts them.
 POOL_CLASSES: dict[str, type[sa_pool.Pool]] = {
@@ -92,22 +102,23 @@ class PoolOptions:
     def from_settings(cls, alias: str, settings_dict: Mapping[str, Any]) -> PoolOptions:
         """Return the options of ``settings.DATABASES[alias]``, validated.
 
-        Raise ``ImproperlyConfigured`` naming the alias and the key for an
-        unknown key, a wrong type or an impossible value.
+        Sources, strongest first: the alias's ``POOL``, its ``POOL_OPTIONS``
+        (django-db-connection-pool), then the global settings of the packages
+        django-pool replaces (``DATABASE_POOL_ARGS`` and ``DATABASE_POOL_CLASS``,
+        ``DJORM_POOL_OPTIONS`` and ``DJORM_POOL_PESSIMISTIC``,
+        ``DATABASE_WAIT_TIMEOUT``), then the defaults. Raise
+        ``ImproperlyConfigured`` naming the setting and the key for an unknown
+        key, a wrong type or an impossible value.
         """
-        raw = settings_dict.get("POOL") or {}
-        where = f"settings.DATABASES[{alias!r}]['POOL']"
-        if not isinstance(raw, Mapping):
-            raise ImproperlyConfigured(
-                f"{where} must be a dict of pool options, not {type(raw).__name__}."
-            )
         given: dict[str, Any] = {}
-        for key, value in raw.items():
-            name = _canonical_key(where, key)
-            given[name] = _VALIDATORS[name](f"{where}[{key!r}]", value)
+        origin: dict[str, str] = {}
+        for where, raw in _sources(alias, settings_dict):
+            for name, value in parse_options(where, raw).items():
+                given[name] = value  # later (stronger) sources win
+                origin[name] = where
 
         options = cls(**given)
-        pool_cls = options.sqlalchemy_class(where)
+        pool_cls = options.sqlalchemy_class(origin.get("pool_class", "POOL"))
         honoured = next(
             (keys for klass, keys in _HONOURED.items() if issubclass(pool_cls, klass)),
             set(),
@@ -115,7 +126,7 @@ class PoolOptions:
         ignored = sorted(set(given) & (_SIZED - honoured))
         if ignored:
             raise ImproperlyConfigured(
-                f"{where}[{ignored[0]!r}] has no effect with pool_class "
+                f"{origin[ignored[0]]}[{ignored[0]!r}] has no effect with pool_class "
                 f"{options.pool_class!r}. Remove it, or use pool_class 'queue'."
             )
         return options
@@ -158,6 +169,73 @@ class PoolOptions:
 
 
 _KEYS = tuple(f.name for f in fields(PoolOptions))
+
+# Keys the replaced packages accepted (SQLAlchemy pool arguments) that mean
+# nothing here: a warning, not silence and not an error, so that settings
+# carried over still load.
+_MEANINGLESS = {
+    "echo": "use the django_pool logger (DEBUG) instead",
+    "echo_pool": "use the django_pool logger (DEBUG) instead",
+    "logging_name": "every django_pool log line names the alias",
+    "use_threadlocal": "SQLAlchemy 2 removed it; each Django thread has its own connection",
+}
+
+
+def _sources(alias: str, settings_dict: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """Return (setting name, raw options) pairs, weakest first."""
+    sources: list[tuple[str, Any]] = []
+    from django.conf import settings
+
+    if settings.configured:
+        wait_timeout = getattr(settings, "DATABASE_WAIT_TIMEOUT", None)
+        if wait_timeout is not None:
+            # The MySQL recipe: recycle connections before the server drops them.
+            where = "settings.DATABASE_WAIT_TIMEOUT"
+            seconds = _seconds(where, wait_timeout)
+            sources.append((where, {"recycle": seconds * 0.9}))
+        djorm = getattr(settings, "DJORM_POOL_OPTIONS", None)
+        if djorm is not None:
+            sources.append(("settings.DJORM_POOL_OPTIONS", djorm))
+        if getattr(settings, "DJORM_POOL_PESSIMISTIC", None) is not None:
+            where = "settings.DJORM_POOL_PESSIMISTIC"
+            sources.append((where, {"pre_ping": _flag(where, settings.DJORM_POOL_PESSIMISTIC)}))
+        pool_args = getattr(settings, "DATABASE_POOL_ARGS", None)
+        if pool_args is not None:
+            sources.append(("settings.DATABASE_POOL_ARGS", pool_args))
+        pool_class = getattr(settings, "DATABASE_POOL_CLASS", None)
+        if pool_class is not None:
+            sources.append(("settings.DATABASE_POOL_CLASS", {"pool_class": pool_class}))
+    if settings_dict.get("POOL_OPTIONS") is not None:
+        sources.append(
+            (f"settings.DATABASES[{alias!r}]['POOL_OPTIONS']", settings_dict["POOL_OPTIONS"])
+        )
+    if settings_dict.get("POOL"):
+        sources.append((f"settings.DATABASES[{alias!r}]['POOL']", settings_dict["POOL"]))
+    return sources
+
+
+def parse_options(where: str, raw: Any) -> dict[str, Any]:
+    """Validate one source's options; return them under their canonical names."""
+    if not isinstance(raw, Mapping):
+        raise ImproperlyConfigured(
+            f"{where} must be a dict of pool options, not {type(raw).__name__}."
+        )
+    parsed: dict[str, Any] = {}
+    for key, value in raw.items():
+        lowered = str(key).lower()
+        if lowered in _MEANINGLESS:
+            warnings.warn(
+                f"{where}[{key!r}] is ignored by django-pool: {_MEANINGLESS[lowered]}.",
+                stacklevel=4,
+            )
+            continue
+        if lowered == "use_lifo":  # SQLAlchemy's spelling of pool_class 'lifo'
+            if _flag(f"{where}[{key!r}]", value):
+                parsed["pool_class"] = "lifo"
+            continue
+        name = _canonical_key(where, key)
+        parsed[name] = _VALIDATORS[name](f"{where}[{key!r}]", value)
+    return parsed
 
 
 def _canonical_key(where: str, key: object) -> str:

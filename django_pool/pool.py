@@ -86,7 +86,7 @@ class DatabasePool:
     """A SQLAlchemy pool for one (alias, connection parameters) target.
 
     *autocommit* is the database's ``AUTOCOMMIT`` setting: every connection
-    goes back to the pool in that mode.
+    goes back to the pool in that mode (``None``: left as it is).
     """
 
     def __init__(
@@ -96,7 +96,7 @@ class DatabasePool:
         database: str,
         options: PoolOptions,
         driver: Driver,
-        autocommit: bool,
+        autocommit: bool | None,
         pre_ping: bool,
         stats: PoolStats | None = None,
     ) -> None:
@@ -322,6 +322,7 @@ class DatabasePool:
             "alias": self.alias,
             "database": self.database,
             "pool_class": self.options.pool_class,
+            "recycle": self.options.recycle,
             "open": open_,
             "in_use": in_use,
             "idle": max(0, open_ - in_use),
@@ -415,7 +416,7 @@ class DatabasePool:
                     connection.commit()
                 else:
                     driver.rollback(connection)
-            if driver.autocommit(connection) != self.autocommit:
+            if self.autocommit is not None and driver.autocommit(connection) != self.autocommit:
                 driver.set_autocommit(connection, self.autocommit)
         except Exception as err:
             logger.warning(

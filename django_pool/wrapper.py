@@ -25,7 +25,7 @@ from django.db.utils import DatabaseErrorWrapper
 from django.utils.functional import cached_property
 
 from . import registry
-from .config import PoolOptions
+from .config import GLOBAL_SETTINGS, PoolOptions
 from .driver import Driver
 from .pool import INITIALIZED, DatabasePool
 
@@ -145,11 +145,12 @@ class PooledDatabaseWrapperMixin:
             [(k, v) for k, v in self.settings_dict.items() if k not in _NOT_CONNECTION_KEYS],
             settings.USE_TZ,
             settings.TIME_ZONE,
+            [getattr(settings, name, None) for name in GLOBAL_SETTINGS],
         )
         cached = self._pool_digest_cache
         if cached is not None and cached[0] == shape:
             return cached[1]
-        text = repr((type(self).__module__, sorted(shape[0]), shape[1], shape[2]))
+        text = repr((type(self).__module__, sorted(shape[0]), *shape[1:]))
         digest = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
         # A deep copy: settings are mutated in place (test databases), and a
         # shallow one would share the nested dicts it is compared with.

@@ -1,0 +1,166 @@
+"""INSTALLED_APPS activation, manage() for plain DB-API use, and the URL helpers."""
+
+import sqlite3
+import threading
+
+import dj_database_url
+import environ
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
+
+import django_pool
+from django_pool.activation import activate
+from django_pool.contrib.database_url import register_schemes
+from tests.conftest import _require
+from tests.helpers import Server
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+
+def test_activation_rewrites_stock_engines_and_respects_opt_out(settings):
+    settings.DATABASES = {
+        "app": {"ENGINE": "django.db.backends.sqlite3", "NAME": "/tmp/a.sqlite3"},
+        "opted_out": {"ENGINE": "django.db.backends.sqlite3", "NAME": "/tmp/b", "POOL": False},
+        "oracle": {"ENGINE": "django.db.backends.oracle", "NAME": "x"},
+    }
+    assert activate() == ["app"]
+    assert settings.DATABASES["app"]["ENGINE"] == "django_pool.backends.sqlite3"
+    assert settings.DATABASES["opted_out"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert settings.DATABASES["oracle"]["ENGINE"] == "django.db.backends.oracle"
+
+
+def test_activation_says_when_it_is_too_late(monkeypatch):
+    connections["default"].ensure_connection()
+    monkeypatch.setitem(connections.settings["default"], "ENGINE", "django.db.backends.sqlite3")
+    with pytest.raises(ImproperlyConfigured, match="Put 'django_pool' first in INSTALLED_APPS"):
+        activate()
+
+
+# ##### manage() #####
+
+
+def dbapi(name):
+    """Return (module, connect kwargs, server witness or None) for a driver under test."""
+    if name == "sqlite3":
+        # Pooled connections move between threads: sqlite3 must allow it.
+        return (
+            sqlite3,
+            {"database": "/tmp/django_pool_manage.sqlite3", "check_same_thread": False},
+            None,
+        )
+    alias = "postgresql" if name == "psycopg" else "mysql"
+    _require(alias)
+    s = connections.settings[alias]
+    if name == "psycopg":
+        import psycopg as module
+
+        kwargs = {"dbname": s["NAME"], "user": s["USER"], "host": s["HOST"], "port": s["PORT"]}
+    else:
+        import MySQLdb as module
+
+        kwargs = {
+            "database": s["NAME"],
+            "user": s["USER"],
+            "host": s["HOST"],
+            "port": int(s["PORT"]),
+        }
+    return module, kwargs, Server(alias)
+
+
+@pytest.mark.parametrize("name", ["sqlite3", "psycopg", "MySQLdb"])
+def test_manage_reuses_bounds_and_separates(name):
+    if name == "psycopg":
+        pytest.importorskip("psycopg")
+    module, kwargs, server = dbapi(name)
+    pooled = django_pool.manage(module, pool_size=2, max_overflow=1, timeout=10)
+    try:
+        first = pooled.connect(**kwargs)
+        raw = first._connection
+        first.close()
+        again = pooled.connect(**kwargs)
+        assert again._connection is raw  # the same physical connection
+        again.close()
+        with pytest.raises(RuntimeError, match="was closed"):
+            again.cursor()
+
+        other_kwargs = {**kwargs, "connect_timeout": 5} if server else {**kwargs, "timeout": 5}
+        other = pooled.connect(**other_kwargs)
+        assert other._connection is not raw  # other arguments, other pool
+        other.close()
+        assert len(pooled.get_stats()) == 2
+
+        seen, errors = [], []
+        barrier = threading.Barrier(16)
+        witness = threading.Lock()  # one witness connection, shared by the threads
+
+        def work():
+            try:
+                barrier.wait()
+                for _ in range(10):
+                    connection = pooled.connect(**kwargs)
+                    cursor = connection.cursor()
+                    cursor.execute("SELECT 1")
+                    cursor.fetchall()
+                    cursor.close()
+                    if server:
+                        with witness:
+                            seen.append(server.count())
+                    connection.close()
+            except Exception as err:  # noqa: BLE001
+                errors.append(err)
+
+        threads = [threading.Thread(target=work) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors
+        stats = next(s for s in pooled.get_stats().values() if s["checkouts_num"] > 100)
+        # Never more than pool_size + max_overflow open at once (a returned
+        # overflow connection is closed, so more may be opened over time).
+        assert stats["checkouts_num"] == 162 and stats["open"] <= 3
+        assert stats["wait_seconds"]["count"] == 162
+        if server:
+            assert max(seen) <= 3 + 1  # the pool's bound, plus the other pool's one
+    finally:
+        pooled.dispose()
+        if server:
+            server.close()
+
+
+def test_manage_attribute_writes_reach_the_driver():
+    pooled = django_pool.manage(sqlite3, pool_size=1)
+    connection = pooled.connect("/tmp/django_pool_manage.sqlite3")
+    connection.isolation_level = None  # a write on a proxy that kept it would be lost
+    assert connection._connection.isolation_level is None
+    assert pooled.Error is sqlite3.Error  # the module's own names pass through
+    connection.close()
+    pooled.dispose()
+
+
+def test_manage_rejects_bad_options():
+    with pytest.raises(ImproperlyConfigured, match=r"manage\(\)\['pool_size'\]"):
+        django_pool.manage(sqlite3, pool_size=0)
+
+
+# ##### dj-database-url and django-environ #####
+
+URL = "postgres://app:s3cret@db.example:5432/shop"
+
+
+def test_dj_database_url_engine_argument_and_schemes():
+    config = dj_database_url.parse(URL, engine="django_pool.backends.postgresql")
+    assert config["ENGINE"] == "django_pool.backends.postgresql" and config["NAME"] == "shop"
+    register_schemes()
+    assert dj_database_url.parse(URL.replace("postgres:", "postgres+pool:"))["ENGINE"] == (
+        "django_pool.backends.postgresql"
+    )
+    mysql = dj_database_url.parse("mysql+pool://root@127.0.0.1:3306/test")
+    assert mysql["ENGINE"] == "django_pool.backends.mysql" and mysql["PORT"] == 3306
+
+
+def test_django_environ_engine_argument():
+    config = environ.Env.db_url_config(URL, engine="django_pool.backends.postgresql")
+    assert config["ENGINE"] == "django_pool.backends.postgresql"
+    assert (config["HOST"], config["PORT"], config["USER"]) == ("db.example", 5432, "app")

@@ -1,0 +1,95 @@
+"""Settings written for the packages django-pool replaces work, with the options they asked for.
+
+Each settings file is written the way that package's README says, with one
+line changed (the ENGINE or the app name). It runs in its own process, as
+activation and global settings take effect at startup.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import _require
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(settings_module):
+    result = subprocess.run(
+        [sys.executable, "tests/legacy/check_pool.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": settings_module, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
+
+
+def assert_bounded(report):
+    # pool_size 3 + max_overflow 1: the server sees 4, a fifth request times out.
+    assert (report["pool_size"], report["max_overflow"]) == (3, 1)
+    assert report["sessions_at_bound"] == 4
+    assert report["outcomes"] == ["ok"] * 4 + ["timeout"]
+
+
+def test_djorm_ext_pool():
+    _require("postgresql")
+    report, _ = run("tests.legacy.settings_djorm")
+    # INSTALLED_APPS activation turned the stock ENGINE into the pooled twin.
+    assert report["engine"] == "django_pool.backends.postgresql"
+    assert report["class"] == "django_pool.backends.postgresql.base.DatabaseWrapper"
+    assert_bounded(report)
+    assert report["recycle"] == 3600 and report["pre_ping"] is True
+
+
+def test_django_postgrespool():
+    _require("postgresql")
+    report, _ = run("tests.legacy.settings_postgrespool")
+    assert_bounded(report)
+    assert report["recycle"] == 300
+
+
+def test_django_db_connection_pool():
+    _require("mysql")
+    report, _ = run("tests.legacy.settings_ddcp")
+    assert_bounded(report)
+    assert report["recycle"] == 24 * 60 * 60
+
+
+def test_mysql_recipe_wait_timeout():
+    _require("mysql")
+    report, _ = run("tests.legacy.settings_mysql_recipe")
+    assert_bounded(report)
+    assert report["recycle"] == pytest.approx(28800 * 0.9)
+
+
+def test_precedence_and_meaningless_keys(monkeypatch, settings):
+    from django_pool.config import PoolOptions
+
+    settings.DATABASE_POOL_ARGS = {"pool_size": 2, "max_overflow": 2, "echo": True}
+    settings.DJORM_POOL_OPTIONS = {"pool_size": 9, "recycle": 60}
+    with pytest.warns(UserWarning, match=r"settings.DATABASE_POOL_ARGS\['echo'\] is ignored"):
+        options = PoolOptions.from_settings(
+            "x", {"POOL_OPTIONS": {"MAX_OVERFLOW": 5}, "POOL": {"max_overflow": 7}}
+        )
+    # POOL > POOL_OPTIONS > DATABASE_POOL_ARGS > DJORM_POOL_OPTIONS > defaults
+    assert (options.pool_size, options.max_overflow, options.recycle) == (2, 7, 60)
+
+
+def test_legacy_errors_name_the_legacy_setting(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from django_pool.config import PoolOptions
+
+    settings.DATABASE_POOL_ARGS = {"pool_sizes": 2}
+    with pytest.raises(ImproperlyConfigured, match=r"settings.DATABASE_POOL_ARGS has an unknown"):
+        PoolOptions.from_settings("x", {})
+    del settings.DATABASE_POOL_ARGS
+    with pytest.raises(ImproperlyConfigured, match=r"\['POOL_OPTIONS'\]\['POOL_SIZE'\] is improp"):
+        PoolOptions.from_settings("x", {"POOL_OPTIONS": {"POOL_SIZE": 0}})
