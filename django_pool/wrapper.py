@@ -199,7 +199,14 @@ class PooledDatabaseWrapperMixin:
             return super()._close()
         # Closing inside atomic() leaves Django believing a transaction is
         # open; like the stock backend, really close the connection.
-        self._release_pooled(discard="closed inside atomic()" if self.in_atomic_block else None)
+        if self.in_atomic_block:
+            self._release_pooled(discard="closed inside atomic()")
+            return
+        self._release_pooled(discard=None)
+        # The connection now belongs to the pool: nothing here may touch it
+        # again, even code that calls _close() and then close() (Django's own
+        # tests do), which would otherwise close it under its next borrower.
+        self.connection = None
 
     def _release_pooled(self, *, discard: str | None) -> None:
         pooled, self._pool_connection = self._pool_connection, None
@@ -215,6 +222,11 @@ class PooledDatabaseWrapperMixin:
         if hook is True:
             return lambda connection: self.pool_driver.reset_session(connection, self.settings_dict)
         return hook or None
+
+    def is_usable(self) -> bool:
+        # Django's backends assume a connection; after a pooled _close() there
+        # is none (it went back to the pool), so none is usable.
+        return self.connection is not None and super().is_usable()
 
     @cached_property
     def wrap_database_errors(self) -> DatabaseErrorWrapper:

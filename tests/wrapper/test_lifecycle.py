@@ -170,3 +170,16 @@ def test_changed_settings_get_a_new_pool_and_retire_the_old(vendor, configure_po
     assert old[0].retired and old[0].status()["idle"] == 0
     if connections[vendor].vendor != "sqlite":
         assert second != first
+
+
+def test_close_after_a_direct_close_does_not_touch_the_pooled_connection(vendor, configure_pool):
+    # Django's own test_is_usable_after_database_disconnects calls _close()
+    # then close(): the second must not close the connection now in the pool.
+    configure_pool(vendor, pool_size=1, max_overflow=0)
+    connection = connections[vendor]
+    first = session_id(vendor)
+    connection._close()
+    assert connection.connection is None and not connection.is_usable()
+    connection.close()
+    assert session_id(vendor) == first  # the pooled connection still works
+    assert stats(vendor)["connections_num"] == 1

@@ -1,0 +1,276 @@
+#!/usr/bin/env python
+"""Run Django's own test suite twice, stock ENGINE and django-pool ENGINE, and compare.
+
+    python scripts/django_suite.py --vendor postgresql --driver psycopg \
+        --parallel 1 backends transactions queries ...
+
+Fetches the sdist of the installed Django (``pip download``, cached in
+~/.cache/django-pool, never in the repo), writes a settings module with
+``default`` and ``other`` databases for the vendor, runs ``tests/runtests.py``
+with each ENGINE, and prints a per-app table side by side. Exits 1 when the
+pooled run has a failure or an error that the stock run does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+DEFAULT_APPS = [
+    "backends",
+    "transactions",
+    "transaction_hooks",
+    "select_for_update",
+    "queries",
+    "basic",
+    "model_fields",
+    "timezones",
+    "test_utils",
+    "db_functions",
+    "async",
+    "handlers",
+    "requests_tests",
+    "servers",
+    "multiple_database",
+]
+CACHE = Path(os.environ.get("DJANGO_POOL_CACHE", Path.home() / ".cache" / "django-pool"))
+SERVERS = {
+    "postgresql": {
+        "USER": os.environ.get("TEST_PG_USER", "postgres"),
+        "PASSWORD": os.environ.get("TEST_PG_PASSWORD", ""),
+        "HOST": os.environ.get("TEST_PG_HOST", "127.0.0.1"),
+        "PORT": os.environ.get("TEST_PG_PORT", "5432"),
+    },
+    "mysql": {
+        "USER": os.environ.get("TEST_MYSQL_USER", "root"),
+        "PASSWORD": os.environ.get("TEST_MYSQL_PASSWORD", ""),
+        "HOST": os.environ.get("TEST_MYSQL_HOST", "127.0.0.1"),
+        "PORT": os.environ.get("TEST_MYSQL_PORT", "3306"),
+    },
+}
+DRIVER_SETUP = {
+    "psycopg": "",
+    "psycopg2": "import sys\nsys.modules['psycopg'] = None  # Django falls back to psycopg2\n",
+    "mysqlclient": "",
+    "pymysql": "import pymysql\npymysql.install_as_MySQLdb()\n",
+    "sqlite3": "",
+}
+# "test_x (app.tests.Class.test_x) ... ok" and its variants.
+LINE = re.compile(
+    r"^(?P<name>\w+) \((?P<path>[\w.]+)\)(?:\n.*?)? \.\.\. "
+    r"(?P<outcome>ok|FAIL|ERROR|skipped|expected failure|unexpected success)",
+    re.M,
+)
+OUTCOMES = {
+    "ok": "passed",
+    "FAIL": "failed",
+    "ERROR": "errors",
+    "skipped": "skipped",
+    "expected failure": "passed",
+    "unexpected success": "failed",
+}
+
+
+def django_source() -> Path:
+    """Return the extracted sdist of the installed Django, fetching it once."""
+    import django
+
+    version = django.get_version()
+    target = CACHE / f"django-{version}"
+    if (target / "tests" / "runtests.py").exists():
+        return target
+    CACHE.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            f"django=={version}",
+            "-d",
+            str(CACHE),
+        ],
+        check=True,
+    )
+    archive = next(CACHE.glob(f"[Dd]jango-{version}.tar.gz"))
+    with tarfile.open(archive) as tar:
+        tar.extractall(CACHE, filter="data")
+    return target
+
+
+def write_settings(vendor: str, driver: str, engine_package: str, label: str) -> str:
+    """Write a settings module for runtests.py; return its module name."""
+    backend = {"postgresql": "postgresql", "mysql": "mysql", "sqlite": "sqlite3"}[vendor]
+    engine = f"{engine_package}.{backend}"
+    if vendor == "sqlite":
+        # File test databases: Django's default in-memory ones are never pooled
+        # (by design), which would prove nothing.
+        databases = {
+            alias: {
+                "ENGINE": engine,
+                "NAME": str(CACHE / f"{label}_{alias}.sqlite3"),
+                "TEST": {"NAME": str(CACHE / f"test_{label}_{alias}.sqlite3")},
+            }
+            for alias in ("default", "other")
+        }
+    else:
+        server = SERVERS[vendor]
+        databases = {
+            alias: {
+                **server,
+                "ENGINE": engine,
+                "NAME": f"django_suite_{alias}",
+                "TEST": {"NAME": f"test_django_suite_{label}_{alias}"},
+            }
+            for alias in ("default", "other")
+        }
+    module = f"django_pool_suite_{label}"
+    (CACHE / f"{module}.py").write_text(
+        f"{DRIVER_SETUP[driver]}"
+        f"DATABASES = {databases!r}\n"
+        "SECRET_KEY = 'django_tests_secret_key'\n"
+        "PASSWORD_HASHERS = ['django.contrib.auth.hashers.MD5PasswordHasher']\n"
+        "DEFAULT_AUTO_FIELD = 'django.db.models.AutoField'\n"
+        "USE_TZ = False\n"
+    )
+    return module
+
+
+def run(source: Path, settings: str, apps: list[str], parallel: int) -> tuple[dict, str]:
+    """Run runtests.py; return ({test id: outcome}, tail of the output)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(CACHE), str(source / "tests")])}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "runtests.py",
+            "--settings",
+            settings,
+            "--parallel",
+            str(parallel),
+            "--noinput",
+            "-v",
+            "2",
+            *apps,
+        ],
+        cwd=source / "tests",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    output = result.stdout + result.stderr
+    outcomes = {f"{m['path']}": OUTCOMES[m["outcome"]] for m in LINE.finditer(output)}
+    return outcomes, output
+
+
+def per_app(outcomes: dict[str, str]) -> dict[str, Counter]:
+    """Return outcome counts per test app (the first component of a test's path)."""
+    table: dict[str, Counter] = defaultdict(Counter)
+    for path, outcome in outcomes.items():
+        app = path.split(".")[0]
+        table[app]["tests"] += 1
+        table[app][outcome] += 1
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Compare stock and pooled runs; return 1 if the pooled one is worse."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--vendor", choices=["postgresql", "mysql", "sqlite"], required=True)
+    parser.add_argument("--driver", choices=list(DRIVER_SETUP), help="default: the vendor's first")
+    parser.add_argument("--parallel", type=int, default=1)
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("apps", nargs="*", default=DEFAULT_APPS)
+    args = parser.parse_args(argv)
+    driver = (
+        args.driver
+        or {"postgresql": "psycopg", "mysql": "mysqlclient", "sqlite": "sqlite3"}[args.vendor]
+    )
+
+    source = django_source()
+    import django
+
+    results = {}
+    for variant, package in (("stock", "django.db.backends"), ("pooled", "django_pool.backends")):
+        label = f"{args.vendor}_{driver}_{variant}"
+        settings = write_settings(args.vendor, driver, package, label)
+        started = time.monotonic()
+        print(
+            f"running {len(args.apps)} apps, {variant} ENGINE ({package}.*), "
+            f"{args.vendor}/{driver}, --parallel {args.parallel} ...",
+            file=sys.stderr,
+        )
+        outcomes, output = run(source, settings, args.apps, args.parallel)
+        if not outcomes:
+            print(output[-3000:], file=sys.stderr)
+            raise SystemExit(f"{variant}: no test results parsed")
+        summary = [
+            line for line in output.splitlines() if line.startswith(("Ran ", "OK", "FAILED"))
+        ]
+        results[variant] = {
+            "outcomes": outcomes,
+            "seconds": time.monotonic() - started,
+            "summary": ", ".join(summary),
+        }
+
+    stock, pooled = results["stock"]["outcomes"], results["pooled"]["outcomes"]
+    bad = ("failed", "errors")
+    new = sorted(t for t, o in pooled.items() if o in bad and stock.get(t) not in bad)
+    fixed = sorted(t for t, o in stock.items() if o in bad and pooled.get(t) not in bad)
+
+    print(f"\nDjango {django.get_version()}, {args.vendor}/{driver}, --parallel {args.parallel}")
+    columns = ("tests", "pass", "fail", "err", "skip")
+    print(f"{'':<22}{'stock':^40}  {'django-pool':^40}")
+    print(
+        f"{'app':<22}"
+        + "".join(f"{c:>8}" for c in columns)
+        + "  "
+        + "".join(f"{c:>8}" for c in columns)
+    )
+    tables = {v: per_app(results[v]["outcomes"]) for v in results}
+    for app in sorted(set(tables["stock"]) | set(tables["pooled"])):
+        row = f"{app:<22}"
+        for v in ("stock", "pooled"):
+            c = tables[v].get(app, Counter())
+            row += "".join(f"{c[k]:>8}" for k in ("tests", "passed", "failed", "errors", "skipped"))
+            row += "  " if v == "stock" else ""
+        print(row)
+    for v in ("stock", "pooled"):
+        print(f"{v}: {results[v]['summary']} ({results[v]['seconds']:.0f} s)")
+    print(f"new failures or errors with django-pool: {len(new)}")
+    for test in new:
+        print(f"  {test}")
+    if fixed:
+        print(f"failing with the stock ENGINE only: {len(fixed)}")
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "django": django.get_version(),
+                    "vendor": args.vendor,
+                    "driver": driver,
+                    "parallel": args.parallel,
+                    "apps": args.apps,
+                    "new": new,
+                    "per_app": {v: {a: dict(c) for a, c in tables[v].items()} for v in tables},
+                },
+                indent=1,
+            )
+        )
+    return 1 if new else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
