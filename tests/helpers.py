@@ -140,3 +140,25 @@ def run_threads(count: int, target: Callable[[int], Any]) -> list[Any]:
     if errors:
         raise errors[0]
     return results
+
+
+def sqlite_wrapper(name: str, alias: str, **settings: Any):
+    """Return a private pooled SQLite wrapper (not in django.db.connections)."""
+    from django.db.utils import load_backend
+
+    settings_dict = {
+        "NAME": name,
+        "CONN_MAX_AGE": 0,
+        "OPTIONS": {},
+        "CONN_HEALTH_CHECKS": False,
+        "TIME_ZONE": None,
+        "AUTOCOMMIT": True,
+        "ATOMIC_REQUESTS": False,
+        "USER": "",
+        "PASSWORD": "",
+        "HOST": "",
+        "PORT": "",
+        "TEST": {},
+        **settings,
+    }
+    return load_backend("django_pool.backends.sqlite3").DatabaseWrapper(settings_dict, alias=alias)

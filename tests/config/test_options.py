@@ -2,10 +2,10 @@
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db.utils import load_backend
 from sqlalchemy.pool import QueuePool
 
 from django_pool.config import PoolOptions
+from tests import helpers
 
 
 def options(pool):
@@ -84,22 +84,7 @@ def test_pool_must_be_a_dict():
 
 
 def sqlite_wrapper(**settings):
-    backend = load_backend("django_pool.backends.sqlite3")
-    base = {
-        "NAME": "/tmp/django_pool_config.sqlite3",
-        "CONN_MAX_AGE": 0,
-        "OPTIONS": {},
-        "CONN_HEALTH_CHECKS": False,
-        "TIME_ZONE": None,
-        "AUTOCOMMIT": True,
-        "ATOMIC_REQUESTS": False,
-        "USER": "",
-        "PASSWORD": "",
-        "HOST": "",
-        "PORT": "",
-        "TEST": {},
-    }
-    return backend.DatabaseWrapper({**base, **settings}, alias="config")
+    return helpers.sqlite_wrapper("/tmp/django_pool_config.sqlite3", "config", **settings)
 
 
 def test_misconfigured_alias_fails_when_first_used():

@@ -2,12 +2,12 @@
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db.utils import load_backend
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import django_pool
 from django_pool.config import PoolOptions
+from tests.helpers import sqlite_wrapper
 
 KEYS = [
     "pool_class",
@@ -53,29 +53,12 @@ KEY_NAMES = st.one_of(
 @settings(max_examples=200, deadline=None)
 @given(pool=st.dictionaries(KEY_NAMES, VALUES, max_size=4))
 def test_random_pool_settings(pool, tmp_path_factory, django_db_blocker):
-    settings_dict = {
-        "NAME": str(tmp_path_factory.getbasetemp() / "property.sqlite3"),
-        "CONN_MAX_AGE": 0,
-        "OPTIONS": {},
-        "CONN_HEALTH_CHECKS": False,
-        "TIME_ZONE": None,
-        "AUTOCOMMIT": True,
-        "ATOMIC_REQUESTS": False,
-        "USER": "",
-        "PASSWORD": "",
-        "HOST": "",
-        "PORT": "",
-        "TEST": {},
-        "POOL": pool,
-    }
+    name = str(tmp_path_factory.getbasetemp() / "property.sqlite3")
     try:
-        PoolOptions.from_settings("prop", settings_dict)
+        wrapper = sqlite_wrapper(name, "prop", POOL=pool)  # validates POOL
     except ImproperlyConfigured as err:
         assert "settings.DATABASES['prop']['POOL']" in str(err)
         return
-    wrapper = load_backend("django_pool.backends.sqlite3").DatabaseWrapper(
-        settings_dict, alias="prop"
-    )
     try:
         with django_db_blocker.unblock():
             with wrapper.cursor() as cursor:

@@ -1,28 +1,13 @@
 """SQLite keeps Django's semantics: memory databases are never pooled or split."""
 
 import pytest
-from django.db.utils import load_backend
 
 from django_pool import registry
+from tests.helpers import sqlite_wrapper
 
 
 def wrapper(name, alias):
-    backend = load_backend("django_pool.backends.sqlite3")
-    settings = {
-        "NAME": name,
-        "CONN_MAX_AGE": 0,
-        "OPTIONS": {},
-        "CONN_HEALTH_CHECKS": False,
-        "TIME_ZONE": None,
-        "AUTOCOMMIT": True,
-        "ATOMIC_REQUESTS": False,
-        "USER": "",
-        "PASSWORD": "",
-        "HOST": "",
-        "PORT": "",
-        "TEST": {},
-    }
-    return backend.DatabaseWrapper(settings, alias=alias)
+    return sqlite_wrapper(name, alias)
 
 
 @pytest.mark.parametrize("name", [":memory:", "file:memorydb_pooltest?mode=memory&cache=shared"])
