@@ -59,6 +59,7 @@ class PooledDatabaseWrapperMixin:
     _pool: DatabasePool | None = None
     _pool_connection: Any = None  # sqlalchemy PoolProxiedConnection
     _pool_disconnected = False
+    _pool_connecting = False  # inside connect(): a checkout
     _pool_digest_cache: tuple[Any, str] | None = None
 
     def __init__(self, settings_dict: dict[str, Any], alias: str = DEFAULT_DB_ALIAS) -> None:
@@ -104,6 +105,7 @@ class PooledDatabaseWrapperMixin:
     # ##### Checkout #####
 
     def connect(self) -> None:
+        self._pool_connecting = True
         try:
             super().connect()
         except BaseException:
@@ -113,6 +115,8 @@ class PooledDatabaseWrapperMixin:
                 self._release_pooled(discard="setup failed")
                 self.connection = None
             raise
+        finally:
+            self._pool_connecting = False
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         if not self.is_pooled():
@@ -176,8 +180,10 @@ class PooledDatabaseWrapperMixin:
         # settings it makes (time zone, isolation level, SQL_AUTO_IS_NULL) stay
         # with the connection, and re-sending them would cost round trips on
         # every checkout (two on MySQL).
+        # Only a checkout skips it: a direct call (Django's tests make one)
+        # means "run it now".
         pooled = self._pool_connection
-        if pooled is not None and pooled.info.get(INITIALIZED):
+        if self._pool_connecting and pooled is not None and pooled.info.get(INITIALIZED):
             return
         super().init_connection_state()
         if pooled is not None:

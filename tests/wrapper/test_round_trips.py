@@ -112,3 +112,20 @@ def test_pre_ping_skips_connections_returned_within_the_window(proxied, configur
     connections[alias].ensure_connection()
     connections[alias].close()
     assert counter.reset() == (1, 0)
+
+
+def test_a_direct_init_connection_state_call_still_runs(server_vendor, configure_pool):
+    # Skipped at checkout once a physical connection is set up, but a direct
+    # call (Django's test_auto_is_null_auto_config makes one) runs it.
+    from django.test.utils import CaptureQueriesContext
+
+    if connections[server_vendor].vendor != "mysql":
+        pytest.skip("PostgreSQL's connection setup sends nothing when already applied")
+    configure_pool(server_vendor, pool_size=1, max_overflow=0)
+    query(server_vendor)
+    connections[server_vendor].close()
+    connection = connections[server_vendor]
+    connection.ensure_connection()  # a reused connection: setup skipped
+    with CaptureQueriesContext(connection) as captured:
+        connection.init_connection_state()
+    assert any("ISOLATION LEVEL" in q["sql"].upper() for q in captured.captured_queries)
