@@ -5,7 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-default test-alt lint clean
+# Django's own suite, stock ENGINE vs django-pool ENGINE (docs/conformance.md).
+CONFORMANCE_APPS ?= basic transactions transaction_hooks select_for_update multiple_database
+
+.PHONY: demo test test-default test-alt lint conformance conformance-full clean
 
 $(STAMP): pyproject.toml scripts/system-deps.sh
 	bash scripts/system-deps.sh
@@ -25,6 +28,20 @@ test-default: $(STAMP)
 # psycopg2 and PyMySQL: Django picks its driver once per process.
 test-alt: $(STAMP)
 	DJANGO_POOL_TEST_DRIVERS=alt $(BIN)/python -m pytest
+
+conformance: $(STAMP)
+	for vendor in sqlite postgresql mysql; do \
+		$(BIN)/python scripts/django_suite.py --vendor $$vendor $(CONFORMANCE_APPS) || exit 1; \
+	done
+
+# The issue's whole app list, every vendor and driver, --parallel 1 and 2.
+conformance-full: $(STAMP)
+	for args in "--vendor sqlite" "--vendor postgresql --driver psycopg" \
+	            "--vendor postgresql --driver psycopg2" "--vendor mysql --driver mysqlclient"; do \
+		for parallel in 1 2; do \
+			$(BIN)/python scripts/django_suite.py $$args --parallel $$parallel; \
+		done; \
+	done
 
 lint: $(STAMP)
 	$(BIN)/ruff check django_pool tests

@@ -219,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
         summary = [
             line for line in output.splitlines() if line.startswith(("Ran ", "OK", "FAILED"))
         ]
+        if not any(line.startswith("Ran ") for line in summary):
+            # The runner stopped before running the tests: nothing to compare.
+            print(output[-3000:], file=sys.stderr)
+            raise SystemExit(f"{variant}: the test run did not complete")
         results[variant] = {
             "outcomes": outcomes,
             "seconds": time.monotonic() - started,
