@@ -26,8 +26,10 @@ TWINS = {
 }
 
 
-def activate() -> list[str]:
+def activate(databases: dict[str, dict] | None = None) -> list[str]:
     """Point every stock-ENGINE database (not opted out) at its twin; return the aliases.
+
+    *databases* defaults to ``settings.DATABASES``, changed in place.
 
     Raise ``ImproperlyConfigured`` if one of them already has a connection
     in this thread: it was opened with the stock backend, too late to pool.
@@ -35,7 +37,9 @@ def activate() -> list[str]:
     from django.db import connections
 
     switched = []
-    for alias, settings_dict in settings.DATABASES.items():
+    if databases is None:
+        databases = settings.DATABASES
+    for alias, settings_dict in databases.items():
         twin = TWINS.get(settings_dict.get("ENGINE"))
         if twin is None or settings_dict.get("POOL") is False:
             continue

@@ -18,16 +18,16 @@ from tests.helpers import Server
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 
-def test_activation_rewrites_stock_engines_and_respects_opt_out(settings):
-    settings.DATABASES = {
+def test_activation_rewrites_stock_engines_and_respects_opt_out():
+    databases = {
         "app": {"ENGINE": "django.db.backends.sqlite3", "NAME": "/tmp/a.sqlite3"},
         "opted_out": {"ENGINE": "django.db.backends.sqlite3", "NAME": "/tmp/b", "POOL": False},
         "oracle": {"ENGINE": "django.db.backends.oracle", "NAME": "x"},
     }
-    assert activate() == ["app"]
-    assert settings.DATABASES["app"]["ENGINE"] == "django_pool.backends.sqlite3"
-    assert settings.DATABASES["opted_out"]["ENGINE"] == "django.db.backends.sqlite3"
-    assert settings.DATABASES["oracle"]["ENGINE"] == "django.db.backends.oracle"
+    assert activate(databases) == ["app"]
+    assert databases["app"]["ENGINE"] == "django_pool.backends.sqlite3"
+    assert databases["opted_out"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert databases["oracle"]["ENGINE"] == "django.db.backends.oracle"
 
 
 def test_activation_says_when_it_is_too_late(monkeypatch):
