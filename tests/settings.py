@@ -35,7 +35,9 @@ PG = {
     "PASSWORD": os.environ.get("TEST_PG_PASSWORD", "pg-s3cret-never-logged"),
     "HOST": os.environ.get("TEST_PG_HOST", "127.0.0.1"),
     "PORT": os.environ.get("TEST_PG_PORT", "5432"),
-    "TEST": {"NAME": "test_django_pool"},
+    # Per run: two runs on one machine (a developer's and CI's) must not
+    # drop each other's database or count each other's sessions.
+    "TEST": {"NAME": f"test_django_pool_{os.getpid()}"},
 }
 MYSQL = {
     "ENGINE": "django_pool.backends.mysql",
@@ -44,7 +46,7 @@ MYSQL = {
     "PASSWORD": os.environ.get("TEST_MYSQL_PASSWORD", ""),
     "HOST": os.environ.get("TEST_MYSQL_HOST", "127.0.0.1"),
     "PORT": os.environ.get("TEST_MYSQL_PORT", "3306"),
-    "TEST": {"NAME": "test_django_pool", "CHARSET": "utf8mb4"},
+    "TEST": {"NAME": f"test_django_pool_{os.getpid()}", "CHARSET": "utf8mb4"},
 }
 SQLITE = {
     "ENGINE": "django_pool.backends.sqlite3",

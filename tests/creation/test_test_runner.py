@@ -16,12 +16,14 @@ import pytest
 from tests.helpers import Server
 
 ROOT = Path(__file__).resolve().parents[2]
+SUFFIX = f"_{os.getpid()}"  # this run's databases only
 
 
 def run_project(vendor, *args):
     env = {
         **os.environ,
         "DJANGO_POOL_PROJECT_VENDOR": vendor,
+        "DJANGO_POOL_PROJECT_SUFFIX": SUFFIX,
         "DJANGO_SETTINGS_MODULE": "tests.creation.project.settings",
         "PYTHONPATH": str(ROOT),
     }
@@ -57,8 +59,8 @@ def test_manage_py_test_sqlite(tmp_path):
 def _test_databases_left(server: Server) -> list[str]:
     if server.vendor == "postgresql":
         rows = server._rows(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'test_dp_project%%'"
+            f"SELECT datname FROM pg_database WHERE datname LIKE 'test_dp_project{SUFFIX}%%'"
         )
     else:
-        rows = server._rows("SHOW DATABASES LIKE 'test_dp_project%%'")
+        rows = server._rows(f"SHOW DATABASES LIKE 'test_dp_project{SUFFIX}%%'")
     return [row[0] for row in rows]

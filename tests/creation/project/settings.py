@@ -15,6 +15,7 @@ INSTALLED_APPS = ["tests.testapp"]
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
 VENDOR = os.environ["DJANGO_POOL_PROJECT_VENDOR"]
+SUFFIX = os.environ.get("DJANGO_POOL_PROJECT_SUFFIX", "")  # one per outer test run
 if VENDOR == "postgresql":
     base = PG
 elif VENDOR == "mysql":
@@ -32,4 +33,7 @@ def database(name):
     return settings
 
 
-DATABASES = {"default": database("dp_project"), "other": database("dp_project_other")}
+DATABASES = {
+    "default": database(f"dp_project{SUFFIX}"),
+    "other": database(f"dp_project{SUFFIX}_other"),
+}
