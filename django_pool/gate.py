@@ -21,6 +21,8 @@ class FairGate:
     """Up to *permits* holders at once; waiters are served first come, first served."""
 
     def __init__(self, permits: int) -> None:
+        #: How many permits there are.
+        self.capacity = permits
         self._free = permits
         self._lock = threading.Lock()
         # One locked lock per waiting thread; release() unlocks the oldest.

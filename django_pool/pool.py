@@ -370,12 +370,13 @@ class DatabasePool:
         if now - self._warned_saturation_at < _SATURATION_WARNING_EVERY:
             return
         self._warned_saturation_at = now
+        gate = self._gate
         logger.warning(
             "database %r: pool exhausted, requests wait: %d in use, %d waiting "
             "(pool_size %d + max_overflow %d)",
             self.alias,
-            self.stats.in_use,
-            self._gate.waiting + 1,
+            gate.capacity - gate.free,  # lent, or being opened for a request
+            gate.waiting + 1,
             self.options.pool_size,
             self.options.max_overflow,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import platform
 import sys
 from typing import Any
@@ -59,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         raise SystemExit(f"--workloads: unknown {unknown}; use {', '.join(WORKLOAD_NAMES)}")
     chosen = variants(target, args.pool_size)
+    # The threads workload exhausts the pools on purpose: their warnings
+    # would only interleave with the progress line.
+    logging.getLogger("django_pool").setLevel(logging.ERROR)
     counter = _start_counter(target)
     _configure_django(chosen, counter)
 
