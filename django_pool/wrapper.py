@@ -157,8 +157,12 @@ class PooledDatabaseWrapperMixin:
         text = repr((type(self).__module__, sorted(shape[0]), *shape[1:]))
         digest = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
         # A deep copy: settings are mutated in place (test databases), and a
-        # shallow one would share the nested dicts it is compared with.
-        self._pool_digest_cache = (copy.deepcopy(shape), digest)
+        # shallow one would share the nested dicts it is compared with. Some
+        # OPTIONS values (an SSL context) cannot be copied: then no cache.
+        try:
+            self._pool_digest_cache = (copy.deepcopy(shape), digest)
+        except Exception:  # noqa: BLE001 - any failure only costs the cache
+            self._pool_digest_cache = None
         return digest
 
     def _build_pool(self) -> DatabasePool:

@@ -36,3 +36,23 @@ def test_file_databases_are_pooled(tmp_path, django_db_blocker):
     [pool] = registry.pools("file")
     assert pool.status()["idle"] == 1
     registry.retire(alias="file")
+
+
+def test_settings_that_cannot_be_deep_copied_still_pool(tmp_path, django_db_blocker):
+    class Uncopyable:
+        """Like an ssl.SSLContext in the settings: deepcopy fails."""
+
+        def __deepcopy__(self, memo):
+            raise TypeError("cannot copy")
+
+    # Every settings key takes part in the pool's digest (this one is ignored
+    # by Django itself).
+    connection = sqlite_wrapper(str(tmp_path / "f.sqlite3"), "uncopyable", EXTRA=Uncopyable())
+    with django_db_blocker.unblock():
+        for _ in range(2):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            connection.close()
+    [pool] = registry.pools("uncopyable")
+    assert pool.status()["connections_num"] == 1
+    registry.retire(alias="uncopyable")
