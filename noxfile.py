@@ -1,0 +1,60 @@
+"""The version matrix: ``nox`` (all of it), ``nox -s tests`` or ``nox -s conformance``.
+
+Each session installs django-pool with its drivers and the chosen Django and
+SQLAlchemy, then runs django-pool's own suite with both driver sets
+(``tests``) or Django's own suite stock vs pooled on every database
+(``conformance``, see docs/conformance.md). pyenv's interpreters are found
+through its shims (python3.11, python3.12, python3.13).
+"""
+
+import glob
+import os
+
+import nox
+
+nox.options.reuse_existing_virtualenvs = True
+# pyenv's shims refuse versions that are not activated: look in its versions.
+os.environ["PATH"] = os.pathsep.join(
+    [*sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.*/bin"))), os.environ["PATH"]]
+)
+
+# (python, Django) pairs that Django supports.
+MATRIX = [
+    ("3.11", "5.2"),
+    ("3.12", "6.0"),
+    ("3.12", "6.1"),
+    ("3.13", "6.1"),
+]
+SQLALCHEMY = ["2.0", "2.1"]
+EXTRAS = ".[psycopg,psycopg2,mysqlclient,pymysql,test]"
+
+
+def install(session, django, sqlalchemy):
+    """Install django-pool, its drivers and test tools, with these Django and SQLAlchemy."""
+    session.install("-e", EXTRAS, f"django~={django}.0", f"sqlalchemy~={sqlalchemy}.0")
+
+
+@nox.session
+@nox.parametrize("python,django", MATRIX)
+@nox.parametrize("sqlalchemy", SQLALCHEMY)
+def tests(session, django, sqlalchemy):
+    """django-pool's suite, default drivers then psycopg2 + PyMySQL."""
+    install(session, django, sqlalchemy)
+    session.run("python", "-m", "pytest", *session.posargs)
+    session.run("python", "-m", "pytest", *session.posargs, env={"DJANGO_POOL_TEST_DRIVERS": "alt"})
+
+
+@nox.session
+@nox.parametrize("python,django", MATRIX)
+def conformance(session, django):
+    """Django's own suite, stock vs django-pool ENGINE, on SQLite, PostgreSQL and MariaDB."""
+    install(session, django, "2.1")
+    for args in (
+        ["--vendor", "sqlite"],
+        ["--vendor", "postgresql"],
+        ["--vendor", "postgresql", "--driver", "psycopg2"],
+        ["--vendor", "mysql"],
+    ):
+        session.run(
+            "python", "scripts/django_suite.py", *args, *session.posargs, success_codes=[0, 1]
+        )  # differences are reported, not fatal here
