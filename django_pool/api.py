@@ -13,24 +13,22 @@ __all__ = ["dispose", "get_stats", "pop_stats", "release_connections"]
 
 
 def get_stats(alias: str | None = None) -> dict[str, dict[str, Any]]:
-    """Return gauges and counters of the live pools, keyed by alias.
+    """Return gauges, counters and time distributions of the live pools, keyed by alias.
 
-    Gauges: ``pool_size``, ``max_overflow``, ``idle``, ``in_use``, ``overflow``
-    (QueuePool). Counters since the pool was built (or the last
-    :func:`pop_stats`): ``connections_num``, ``checkouts_num``,
-    ``checkins_num``, ``invalidations_num``, ``disconnects_num``,
-    ``pings_failed``, ``timeouts_num``. A counter that never moved is absent.
+    Gauges: ``open``, ``in_use``, ``idle``, ``waiting`` (and ``pool_size``,
+    ``max_overflow``, ``overflow`` for QueuePool). Counters since the pool was
+    built or the last :func:`pop_stats` (a counter that never moved is
+    absent): ``connections_num``, ``checkouts_num``, ``invalidations_num``,
+    ``timeouts_num``, ... with ``invalidations_by_reason``. Distributions:
+    ``wait_seconds``, ``hold_seconds``, ``connect_seconds``. The full list is
+    in docs/observability.md.
     """
     return {pool.alias: pool.status() for pool in registry.pools(alias)}
 
 
 def pop_stats(alias: str | None = None) -> dict[str, dict[str, Any]]:
-    """Return what :func:`get_stats` returns and reset the counters to zero."""
-    result = {}
-    for pool in registry.pools(alias):
-        counters = pool.stats.pop()
-        result[pool.alias] = {**pool.status(), **counters}
-    return result
+    """Return what :func:`get_stats` returns and reset counters and distributions."""
+    return {pool.alias: pool.status(reset=True) for pool in registry.pools(alias)}
 
 
 def dispose(alias: str | None = None) -> int:

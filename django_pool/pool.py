@@ -314,8 +314,11 @@ class DatabasePool:
 
     # ##### Reporting #####
 
-    def status(self) -> dict[str, Any]:
-        """Return gauges, counters and distributions of this pool."""
+    def status(self, *, reset: bool = False) -> dict[str, Any]:
+        """Return gauges, counters and distributions of this pool.
+
+        With *reset*, counters and distributions start again from zero.
+        """
         stats = self.stats
         open_, in_use = stats.open, stats.in_use
         status: dict[str, Any] = {
@@ -334,7 +337,7 @@ class DatabasePool:
                 max_overflow=self.options.max_overflow,
                 overflow=max(0, open_ - self.options.pool_size),
             )
-        status.update(stats.get())
+        status.update(stats.pop() if reset else stats.get())
         return status
 
     def holders(self) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Hashable
 
 from .pool import DatabasePool
 
-__all__ = ["clear", "get_or_create", "pools", "retire"]
+__all__ = ["get_or_create", "pools", "retire"]
 
 _pools: dict[Hashable, DatabasePool] = {}
 _lock = threading.Lock()
@@ -70,11 +70,6 @@ def retire(*, alias: str | None = None, database: str | None = None) -> int:
     for pool in retired:
         pool.retire()
     return len(retired)
-
-
-def clear() -> None:
-    """Retire every pool."""
-    retire()
 
 
 def _forget_inherited() -> None:
