@@ -248,11 +248,12 @@ class DatabasePool:
         # waiter finds it there instead of opening an overflow connection.
         permit = connection.record_info.pop(_PERMIT, False)
         info = connection.info
+        now = time.monotonic()
         try:
-            reason = discard or self._why_not_reusable(connection, idle, reset_session)
+            reason = discard or self._why_not_reusable(connection, now, idle, reset_session)
             if reason is None:
                 info[_CLEANED] = True
-                info[_RETURNED] = time.monotonic()
+                info[_RETURNED] = now
             else:
                 logger.debug("database %r: closing a returned connection: %s", self.alias, reason)
                 self.stats.invalidated(reason)
@@ -262,10 +263,10 @@ class DatabasePool:
             if permit:
                 self._gate.release()
 
-    def _why_not_reusable(self, connection, idle, reset_session) -> str | None:
+    def _why_not_reusable(self, connection, now, idle, reset_session) -> str | None:
         if self.retired:
             return "pool retired"
-        if time.monotonic() >= connection.info.get(_RECYCLE_AT, float("inf")):
+        if now >= connection.info.get(_RECYCLE_AT, float("inf")):
             self.stats.bump(PoolStats.RECYCLES_NUM)
             return "recycled"
         if not self._clean(connection.driver_connection, idle):
@@ -387,18 +388,29 @@ class DatabasePool:
     def _warn_of_leaks(self, now: float) -> None:
         threshold = self.options.leak_threshold
         for loan in list(self._lent.values()):
-            if not loan.warned and now - loan.since > threshold:
-                loan.warned = True
-                self.stats.bump(PoolStats.LEAKS_NUM)
-                logger.warning(
-                    "database %r: connection held for %.1f s by thread %r "
-                    "(leak_threshold %g s); it was checked out at:\n%s",
-                    self.alias,
-                    now - loan.since,
-                    loan.owner.name,
-                    threshold,
-                    "".join(loan.site.format()) if loan.site else "?",
-                )
+            if now - loan.since > threshold:
+                self._report_leak(loan, now - loan.since, returned=False)
+
+    def _report_leak(self, loan: _Loan, held: float, *, returned: bool) -> None:
+        """Log a connection held past leak_threshold, once per checkout."""
+        if loan.warned:
+            return
+        loan.warned = True
+        self.stats.bump(PoolStats.LEAKS_NUM)
+        if returned:  # the innermost application frame is enough
+            verb, where = "returned after", f" {loan.where()}"
+        else:  # still held: the whole stack, to find the holder
+            verb, where = "held for", ":\n" + ("".join(loan.site.format()) if loan.site else "?")
+        logger.warning(
+            "database %r: connection %s %.1f s by thread %r (leak_threshold %g s); "
+            "it was checked out at%s",
+            self.alias,
+            verb,
+            held,
+            loan.owner.name,
+            self.options.leak_threshold,
+            where,
+        )
 
     # ##### Cleaning #####
 
@@ -476,18 +488,8 @@ class DatabasePool:
             held = time.monotonic() - loan.since
             self.stats.checked_in(held)
             threshold = self.options.leak_threshold
-            if threshold and held > threshold and not loan.warned:
-                loan.warned = True
-                self.stats.bump(PoolStats.LEAKS_NUM)
-                logger.warning(
-                    "database %r: connection returned after %.1f s by thread %r "
-                    "(leak_threshold %g s); it was checked out at %s",
-                    self.alias,
-                    held,
-                    loan.owner.name,
-                    threshold,
-                    loan.where(),
-                )
+            if threshold and held > threshold:
+                self._report_leak(loan, held, returned=True)
             elif logger.isEnabledFor(logging.DEBUG):
                 logger.debug("database %r: checkin after %.3f s", self.alias, held)
         if record_info.pop(_PERMIT, False):
