@@ -37,6 +37,10 @@ class Driver:
         """Return whether *error* means *connection* can never be used again."""
         return False
 
+    def is_closed(self, connection: Any) -> bool:
+        """Return whether *connection* was closed on the client side, without I/O."""
+        return False
+
     def in_transaction(self, connection: Any) -> bool | None:
         """Return whether a transaction is open.
 

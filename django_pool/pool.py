@@ -461,6 +461,11 @@ class DatabasePool:
         info = record.info
         if info.pop(_FRESH, False):
             return
+        # Closed while idle by code that kept the raw connection (Django's
+        # own tests close a finished thread's): free to see, fatal to lend.
+        if self.driver.is_closed(dbapi_connection):
+            self.stats.invalidated("closed")
+            raise exc.DisconnectionError("closed while in the pool")
         if info.get(_BORN, 0.0) <= self._stale_before:
             self.stats.invalidated("opened before a disconnect")
             raise exc.DisconnectionError("opened before a disconnect was seen")

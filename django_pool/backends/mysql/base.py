@@ -41,6 +41,9 @@ class MySQLDriver(Driver):
         # InterfaceError (0, '') is how both drivers report a closed socket.
         return code in _DISCONNECT_CODES or isinstance(error, Database.InterfaceError)
 
+    def is_closed(self, connection: Any) -> bool:
+        return not connection.open
+
     def in_transaction(self, connection: Any) -> bool | None:
         # mysqlclient does not expose the server's status flags, and PyMySQL's
         # copy goes stale after a result set (INSERT ... RETURNING included):

@@ -44,7 +44,10 @@ class PostgreSQLDriver(Driver):
             return True
         # "server closed the connection unexpectedly" carries no SQLSTATE;
         # both drivers mark the connection closed (broken) after it.
-        return connection is not None and bool(connection.closed)
+        return connection is not None and self.is_closed(connection)
+
+    def is_closed(self, connection: Any) -> bool:
+        return bool(connection.closed)
 
     def in_transaction(self, connection: Any) -> bool | None:
         if is_psycopg3:

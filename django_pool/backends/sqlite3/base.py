@@ -31,6 +31,13 @@ class SQLiteDriver(Driver):
     def is_disconnect(self, error: BaseException, connection: Any) -> bool:
         return isinstance(error, sqlite3.ProgrammingError) and "closed" in str(error)
 
+    def is_closed(self, connection: Any) -> bool:
+        try:
+            connection.total_changes  # noqa: B018 - raises once closed
+        except sqlite3.ProgrammingError:
+            return True
+        return False
+
     def in_transaction(self, connection: Any) -> bool | None:
         return connection.in_transaction
 
