@@ -15,6 +15,7 @@ import hashlib
 import os
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -44,6 +45,19 @@ _NOT_CONNECTION_KEYS = frozenset({"TEST", "CONN_MAX_AGE", "ATOMIC_REQUESTS"})
 _inherited: list[Any] = []
 
 
+@dataclass(frozen=True)
+class _Configured:
+    """The settings a connection was built with that django-pool refuses."""
+
+    max_age: float | None
+    native_pool: bool
+
+    @classmethod
+    def of(cls, settings_dict: dict[str, Any]) -> _Configured:
+        options = settings_dict.get("OPTIONS") or {}
+        return cls(settings_dict.get("CONN_MAX_AGE", 0), bool(options.get("pool")))
+
+
 class PooledDatabaseWrapperMixin:
     """Mix into a Django ``DatabaseWrapper`` to draw its connections from a pool.
 
@@ -60,16 +74,35 @@ class PooledDatabaseWrapperMixin:
     _pool_connection: Any = None  # sqlalchemy PoolProxiedConnection
     _pool_disconnected = False
     _pool_connecting = False  # inside connect(): a checkout
+    _pool_judging: str | None = None  # inside Django's health checks: which one
     _pool_digest_cache: tuple[Any, str] | None = None
 
     def __init__(self, settings_dict: dict[str, Any], alias: str = DEFAULT_DB_ALIAS) -> None:
         super().__init__(settings_dict, alias)
         # Fail at first use of a misconfigured alias, not at its first query.
         PoolOptions.from_settings(alias, settings_dict)
+        # The settings django-pool validates are the ones the connection was
+        # built with (check_settings). Code that later edits a live
+        # connection's settings_dict, as Django's own tests do, gets Django's
+        # rules for what it wrote, as with the stock ENGINE: CONN_MAX_AGE=None
+        # keeps the checkout across requests, OPTIONS["pool"] hands this
+        # connection to Django's own pool. Django's pool works the same way:
+        # it checks CONN_MAX_AGE once, when it is created.
+        self._configured = _Configured.of(settings_dict)
+
+    def copy(self, alias: str | None = None) -> Any:
+        """Return a new wrapper for the same database, built from the same configuration."""
+        twin = super().copy(alias)
+        twin._configured = self._configured
+        return twin
 
     def is_pooled(self) -> bool:
         """Return whether this wrapper's connections come from the pool."""
-        return self.alias != NO_DB_ALIAS and not _unpooled.get()
+        return (
+            self.alias != NO_DB_ALIAS
+            and not _unpooled.get()
+            and not self.settings_dict["OPTIONS"].get("pool")
+        )
 
     def prepare_pooled_connection(self, connection: Any) -> None:
         """Set on this wrapper what the stock ``get_new_connection`` would have set.
@@ -88,14 +121,14 @@ class PooledDatabaseWrapperMixin:
     def check_settings(self) -> None:
         super().check_settings()
         where = f"settings.DATABASES[{self.alias!r}]"
-        if self.settings_dict["CONN_MAX_AGE"] != 0:
+        if self._configured.max_age != 0:
             raise ImproperlyConfigured(
-                f"{where}['CONN_MAX_AGE'] is {self.settings_dict['CONN_MAX_AGE']!r}, "
+                f"{where}['CONN_MAX_AGE'] is {self._configured.max_age!r}, "
                 "but with django-pool the pool decides how long connections live. "
                 f"Set it to 0 (and use {where}['POOL']['recycle'] to bound a "
                 "connection's age)."
             )
-        if self.settings_dict["OPTIONS"].get("pool"):
+        if self._configured.native_pool:
             raise ImproperlyConfigured(
                 f"{where}['OPTIONS']['pool'] turns on Django's own connection pool, "
                 "which cannot run together with django-pool. Remove it and put the "
@@ -185,13 +218,18 @@ class PooledDatabaseWrapperMixin:
         # with the connection, and re-sending them would cost round trips on
         # every checkout (two on MySQL).
         # Only a checkout skips it: a direct call (Django's tests make one)
-        # means "run it now".
+        # means "run it now". The time zone is what a wrapper may see
+        # differently (Django's tests delete its cached timezone_name and
+        # change TIME_ZONE), so the skip holds only for the same one; reading
+        # it also leaves the wrapper as the stock setup would.
         pooled = self._pool_connection
-        if self._pool_connecting and pooled is not None and pooled.info.get(INITIALIZED):
+        time_zone = self.timezone_name
+        set_up = pooled is not None and pooled.info.get(INITIALIZED) == time_zone
+        if self._pool_connecting and set_up:
             return
         super().init_connection_state()
         if pooled is not None:
-            pooled.info[INITIALIZED] = True
+            pooled.info[INITIALIZED] = time_zone
 
     def _set_autocommit(self, autocommit: bool) -> None:
         # Checked-in connections are already in the configured mode; asking
@@ -204,6 +242,24 @@ class PooledDatabaseWrapperMixin:
 
     # ##### Checkin #####
 
+    def close_if_health_check_failed(self) -> None:
+        # Whatever Django closes here failed its health check (is_usable may
+        # be anyone's, even a test's mock): discard it, never check it in.
+        self._pool_judging = "health check"
+        try:
+            super().close_if_health_check_failed()
+        finally:
+            self._pool_judging = None
+
+    def close_if_unusable_or_obsolete(self) -> None:
+        # Here Django closes a connection after an error only when is_usable()
+        # said no, and errors_occurred is still set when it does.
+        self._pool_judging = "request end"
+        try:
+            super().close_if_unusable_or_obsolete()
+        finally:
+            self._pool_judging = None
+
     def _close(self) -> None:
         if self._pool_connection is None:
             return super()._close()
@@ -212,7 +268,10 @@ class PooledDatabaseWrapperMixin:
         if self.in_atomic_block:
             self._release_pooled(discard="closed inside atomic()")
             return
-        self._release_pooled(discard=None)
+        unusable = self._pool_judging == "health check" or (
+            self._pool_judging == "request end" and self.errors_occurred
+        )
+        self._release_pooled(discard="unusable" if unusable else None)
         # The connection now belongs to the pool: nothing here may touch it
         # again, even code that calls _close() and then close() (Django's own
         # tests do), which would otherwise close it under its next borrower.

@@ -106,7 +106,7 @@ def session_id(alias: str) -> int:
     """Return the server's id for the calling thread's connection to *alias*."""
     connection = connections[alias]
     if connection.vendor == "sqlite":
-        connection.ensure_connection()
+        connection.cursor().close()  # as a query would: health check, then connect
         return id(connection.connection)
     sql = (
         "SELECT pg_backend_pid()" if connection.vendor == "postgresql" else "SELECT CONNECTION_ID()"
