@@ -10,7 +10,11 @@ from django.db import connections
 import django_pool
 from tests.helpers import run_threads, session_id
 
-pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+pytestmark = [
+    pytest.mark.django_db(transaction=True, databases="__all__"),
+    # Forking a threaded process is the very case under test (gunicorn --preload).
+    pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning"),
+]
 
 
 def in_child(work):
