@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # Django's own suite, stock ENGINE vs django-pool ENGINE (docs/conformance.md).
-CONFORMANCE_APPS ?= basic transactions transaction_hooks select_for_update multiple_database
+CONFORMANCE_APPS ?= backends servers basic transactions transaction_hooks select_for_update multiple_database
 
 .PHONY: demo test test-default test-alt lint conformance conformance-full clean
 
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 demo: $(STAMP)
 	$(BIN)/python -m django_pool bench
 
-test: $(STAMP) lint test-default test-alt
+test: $(STAMP) lint test-default test-alt conformance
 
 test-default: $(STAMP)
 	$(BIN)/python -m pytest
@@ -34,14 +34,19 @@ conformance: $(STAMP)
 		$(BIN)/python scripts/django_suite.py --vendor $$vendor $(CONFORMANCE_APPS) || exit 1; \
 	done
 
-# The issue's whole app list, every vendor and driver, --parallel 1 and 2.
+# The 15 apps of docs/conformance.md, every vendor and driver, --parallel 1 and 2, on the
+# installed versions; results in conformance-results/ (scripts/conformance_report.py).
 conformance-full: $(STAMP)
-	for args in "--vendor sqlite" "--vendor postgresql --driver psycopg" \
-	            "--vendor postgresql --driver psycopg2" "--vendor mysql --driver mysqlclient"; do \
+	mkdir -p conformance-results
+	status=0; \
+	for args in "sqlite sqlite3" "postgresql psycopg" "postgresql psycopg2" "mysql mysqlclient"; do \
+		set -- $$args; \
 		for parallel in 1 2; do \
-			$(BIN)/python scripts/django_suite.py $$args --parallel $$parallel; \
+			$(BIN)/python scripts/django_suite.py --vendor $$1 --driver $$2 --parallel $$parallel \
+				--json conformance-results/local-$$1-$$2-p$$parallel.json || status=1; \
 		done; \
-	done
+	done; \
+	exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check django_pool tests

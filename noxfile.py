@@ -8,6 +8,7 @@ through its shims (python3.11, python3.12, python3.13).
 """
 
 import glob
+import json
 import os
 
 import nox
@@ -22,11 +23,19 @@ os.environ["PATH"] = os.pathsep.join(
 MATRIX = [
     ("3.11", "5.2"),
     ("3.12", "6.0"),
+    ("3.13", "6.0"),
     ("3.12", "6.1"),
     ("3.13", "6.1"),
 ]
 SQLALCHEMY = ["2.0", "2.1"]
 EXTRAS = ".[psycopg,psycopg2,mysqlclient,pymysql,test]"
+DATABASES = [
+    ("sqlite", "sqlite3"),
+    ("postgresql", "psycopg"),
+    ("postgresql", "psycopg2"),
+    ("mysql", "mysqlclient"),
+]
+RESULTS = "conformance-results"
 
 
 def install(session, django, sqlalchemy):
@@ -47,14 +56,34 @@ def tests(session, django, sqlalchemy):
 @nox.session
 @nox.parametrize("python,django", MATRIX)
 def conformance(session, django):
-    """Django's own suite, stock vs django-pool ENGINE, on SQLite, PostgreSQL and MariaDB."""
+    """Django's own suite, stock vs django-pool ENGINE, every database, --parallel 1 and 2.
+
+    Writes one JSON file per run into conformance-results/ (render them with
+    scripts/conformance_report.py) and fails if any pooled run is worse.
+    Positional arguments replace the app list.
+    """
     install(session, django, "2.1")
-    for args in (
-        ["--vendor", "sqlite"],
-        ["--vendor", "postgresql"],
-        ["--vendor", "postgresql", "--driver", "psycopg2"],
-        ["--vendor", "mysql"],
-    ):
-        session.run(
-            "python", "scripts/django_suite.py", *args, *session.posargs, success_codes=[0, 1]
-        )  # differences are reported, not fatal here
+    os.makedirs(RESULTS, exist_ok=True)
+    worse = []
+    for vendor, driver in DATABASES:
+        for parallel in ("1", "2"):
+            name = f"django{django}-py{session.python}-{vendor}-{driver}-p{parallel}.json"
+            out = os.path.join(RESULTS, name)
+            if os.path.exists(out):
+                os.remove(out)
+            ran = session.run(
+                "python", "scripts/django_suite.py", "--vendor", vendor, "--driver", driver,
+                "--parallel", parallel, "--json", out, *session.posargs,
+                success_codes=[0, 1],  # every run first, the verdict below
+            )  # fmt: skip
+            if ran is None:  # --install-only
+                continue
+            if not os.path.exists(out):
+                worse.append(f"{name} (no result)")
+                continue
+            with open(out) as results:
+                run = json.load(results)
+            if run["new"] or run["missing"]:
+                worse.append(name)
+    if worse:
+        session.error(f"pooled runs worse than stock: {', '.join(worse)}")

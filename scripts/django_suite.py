@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -204,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
 
     results = {}
     for variant, package in (("stock", "django.db.backends"), ("pooled", "django_pool.backends")):
-        label = f"{args.vendor}_{driver}_{variant}"
+        # The pid keeps concurrent runs (nox sessions) off each other's test databases.
+        label = f"{args.vendor}_{driver}_{variant}_{os.getpid()}"
         settings = write_settings(args.vendor, driver, package, label)
         started = time.monotonic()
         print(
@@ -212,7 +214,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.vendor}/{driver}, --parallel {args.parallel} ...",
             file=sys.stderr,
         )
-        outcomes, output = run(source, settings, args.apps, args.parallel)
+        try:
+            outcomes, output = run(source, settings, args.apps, args.parallel)
+        finally:
+            for leftover in CACHE.glob(f"*{label}*"):  # settings module, SQLite files
+                leftover.unlink()
         if not outcomes:
             print(output[-3000:], file=sys.stderr)
             raise SystemExit(f"{variant}: no test results parsed")
@@ -233,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     bad = ("failed", "errors")
     new = sorted(t for t, o in pooled.items() if o in bad and stock.get(t) not in bad)
     fixed = sorted(t for t, o in stock.items() if o in bad and pooled.get(t) not in bad)
+    # A test missing from one run (a crash mid-run) is a difference too.
+    missing = sorted(set(stock) - set(pooled))
 
     print(f"\nDjango {django.get_version()}, {args.vendor}/{driver}, --parallel {args.parallel}")
     columns = ("tests", "pass", "fail", "err", "skip")
@@ -256,24 +264,41 @@ def main(argv: list[str] | None = None) -> int:
     print(f"new failures or errors with django-pool: {len(new)}")
     for test in new:
         print(f"  {test}")
+    if missing:
+        print(f"run with the stock ENGINE only: {len(missing)}")
+        for test in missing:
+            print(f"  {test}")
     if fixed:
         print(f"failing with the stock ENGINE only: {len(fixed)}")
     if args.json:
+        import sqlalchemy
+
         Path(args.json).write_text(
             json.dumps(
                 {
                     "django": django.get_version(),
+                    "python": platform.python_version(),
+                    "sqlalchemy": sqlalchemy.__version__,
                     "vendor": args.vendor,
                     "driver": driver,
                     "parallel": args.parallel,
                     "apps": args.apps,
+                    "command": " ".join(["python", "scripts/django_suite.py", *sys.argv[1:]]),
                     "new": new,
+                    "missing": missing,
+                    "fixed": fixed,
+                    "failing": {
+                        v: sorted(t for t, o in results[v]["outcomes"].items() if o in bad)
+                        for v in results
+                    },
+                    "summary": {v: results[v]["summary"] for v in results},
+                    "seconds": {v: round(results[v]["seconds"]) for v in results},
                     "per_app": {v: {a: dict(c) for a, c in tables[v].items()} for v in tables},
                 },
                 indent=1,
             )
         )
-    return 1 if new else 0
+    return 1 if new or missing else 0
 
 
 if __name__ == "__main__":
