@@ -115,5 +115,8 @@ def _release_pools() -> Iterator[None]:
 def server(server_vendor) -> Iterator[Server]:
     """Return the :class:`Server` witness for ``server_vendor``'s test database."""
     witness = Server(server_vendor)
+    # The server ends a session after its client has gone: an earlier test's
+    # may still be listed, and every count here starts from none.
+    witness.wait_until(lambda: not witness.session_ids(), "earlier tests' sessions to end")
     yield witness
     witness.close()

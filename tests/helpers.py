@@ -142,6 +142,23 @@ def run_threads(count: int, target: Callable[[int], Any]) -> list[Any]:
     return results
 
 
+def hold_at_once(alias: str, count: int) -> set[int]:
+    """Have *count* threads each hold a connection to *alias* until all do.
+
+    The pool must then open *count* distinct connections; a thread that
+    finished early would otherwise hand its one to the next. Return their
+    session ids; all are back in the pool when this returns.
+    """
+    together = threading.Barrier(count, timeout=30)
+
+    def hold(i: int) -> int:
+        held = session_id(alias)
+        together.wait()
+        return held
+
+    return set(run_threads(count, hold))
+
+
 def sqlite_wrapper(name: str, alias: str, **settings: Any):
     """Return a private pooled SQLite wrapper (not in django.db.connections)."""
     from django.db.utils import load_backend

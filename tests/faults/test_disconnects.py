@@ -5,14 +5,9 @@ from django.db import OperationalError, connections
 from django.db.backends.signals import connection_created
 
 import django_pool
-from tests.helpers import run_threads, session_id
+from tests.helpers import hold_at_once, session_id
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
-
-
-def warm(alias, count):
-    """Fill the pool with *count* idle connections; return their session ids."""
-    return set(run_threads(count, lambda i: session_id(alias)))
 
 
 def requests(alias, count):
@@ -30,7 +25,7 @@ def requests(alias, count):
 
 def test_with_pre_ping_no_request_sees_a_killed_session(server, configure_pool):
     configure_pool(server.alias, pool_size=3, max_overflow=0, pre_ping=True, pre_ping_idle=0)
-    killed = warm(server.alias, 3)
+    killed = hold_at_once(server.alias, 3)
     assert server.kill_all() == 3
 
     served, failures = requests(server.alias, 6)
@@ -41,7 +36,7 @@ def test_with_pre_ping_no_request_sees_a_killed_session(server, configure_pool):
 
 def test_without_pre_ping_at_most_one_request_fails(server, configure_pool):
     configure_pool(server.alias, pool_size=3, max_overflow=0, pre_ping=False)
-    killed = warm(server.alias, 3)
+    killed = hold_at_once(server.alias, 3)
     assert server.kill_all() == 3
 
     served, failures = requests(server.alias, 6)
@@ -55,7 +50,7 @@ def test_without_pre_ping_at_most_one_request_fails(server, configure_pool):
 
 def test_conn_health_checks_turns_pre_ping_on(server, configure_pool):
     configure_pool(server.alias, health_checks=True, pool_size=2, max_overflow=0, pre_ping_idle=0)
-    killed = warm(server.alias, 2)
+    killed = hold_at_once(server.alias, 2)
     server.kill_all()
     served, failures = requests(server.alias, 3)
     assert failures == 0 and not set(served) & killed

@@ -8,7 +8,7 @@ import pytest
 from django.db import connections
 
 import django_pool
-from tests.helpers import run_threads, session_id
+from tests.helpers import hold_at_once, run_threads, session_id
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, databases="__all__"),
@@ -40,7 +40,7 @@ def in_child(work):
 def test_child_builds_its_own_pool_and_the_parent_keeps_its_sessions(server, configure_pool):
     alias = server.alias
     configure_pool(alias, pool_size=2, max_overflow=0)
-    pooled = set(run_threads(2, lambda i: session_id(alias)))  # two idle in the pool
+    pooled = hold_at_once(alias, 2)  # two idle in the pool
     held = session_id(alias)  # and this thread holds one of them across the fork
 
     def child():
