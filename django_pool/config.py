@@ -19,7 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 from sqlalchemy import pool as sa_pool
 
-__all__ = ["GLOBAL_SETTINGS", "POOL_CLASSES", "PoolOptions", "parse_options"]
+__all__ = ["GLOBAL_SETTINGS", "POOL_CLASSES", "RELEASE_POINTS", "PoolOptions", "parse_options"]
 
 #: Global settings (of the packages django-pool replaces) that shape a pool.
 GLOBAL_SETTINGS = (
@@ -49,6 +49,9 @@ _HONOURED: dict[type[sa_pool.Pool], set[str]] = {
 }
 
 _RESET_ON_RETURN = ("rollback", "commit", None)
+
+#: When a connection may go back to the pool, as ``POOL['release']`` accepts it.
+RELEASE_POINTS = ("request", "transaction")
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,12 @@ class PoolOptions:
     #: connections. ``None`` (off) costs nothing; on, each checkout records
     #: its stack.
     leak_threshold: float | None = None
+    #: When a Django connection goes back to the pool: ``"request"`` when the
+    #: request ends (Django's lifecycle), or ``"transaction"`` as soon as it
+    #: is idle: after each statement in autocommit mode, and at the end of
+    #: the outermost ``atomic()``. Session state set outside ``atomic()``
+    #: does not survive to the next statement. PostgreSQL and MySQL only.
+    release: str = "request"
 
     @classmethod
     def from_settings(cls, alias: str, settings_dict: Mapping[str, Any]) -> PoolOptions:
@@ -350,6 +359,15 @@ def _reset_session(where: str, value: Any) -> Any:
     )
 
 
+def _release(where: str, value: Any) -> str:
+    if isinstance(value, str) and value.lower() in RELEASE_POINTS:
+        return value.lower()
+    raise ImproperlyConfigured(
+        f"{where} is improperly configured to {value!r}. "
+        f"Use {' or '.join(map(repr, RELEASE_POINTS))}."
+    )
+
+
 _VALIDATORS = {
     "pool_class": _pool_class,
     "pool_size": _whole(1),
@@ -362,4 +380,5 @@ _VALIDATORS = {
     "reset_on_return": _reset_on_return,
     "reset_session": _reset_session,
     "leak_threshold": _optional_seconds,
+    "release": _release,
 }

@@ -22,6 +22,8 @@ import threading
 from types import ModuleType
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .config import PoolOptions, parse_options
 from .driver import Driver
 from .pool import DatabasePool
@@ -35,7 +37,13 @@ def manage(module: ModuleType, **options: Any) -> PooledModule:
     *options* are the ``POOL`` options (``pool_size``, ``max_overflow``,
     ``timeout``, ``recycle``, ``pre_ping``, ...), validated the same way.
     """
-    return PooledModule(module, PoolOptions(**parse_options("manage()", options)))
+    parsed = parse_options("manage()", options)
+    if parsed.get("release", "request") != "request":
+        raise ImproperlyConfigured(
+            "manage()['release'] applies to Django connections only: a manage() "
+            "connection goes back to its pool when you close() it."
+        )
+    return PooledModule(module, PoolOptions(**parsed))
 
 
 class PooledModule:

@@ -29,6 +29,7 @@ from . import registry
 from .config import GLOBAL_SETTINGS, PoolOptions
 from .driver import Driver
 from .pool import INITIALIZED, DatabasePool
+from .release import ReleaseWhenIdleMixin
 
 __all__ = ["PooledDatabaseWrapperMixin"]
 
@@ -58,7 +59,7 @@ class _Configured:
         return cls(settings_dict.get("CONN_MAX_AGE", 0), bool(options.get("pool")))
 
 
-class PooledDatabaseWrapperMixin:
+class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
     """Mix into a Django ``DatabaseWrapper`` to draw its connections from a pool.
 
     Put it first: ``class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper)``.
@@ -80,7 +81,14 @@ class PooledDatabaseWrapperMixin:
     def __init__(self, settings_dict: dict[str, Any], alias: str = DEFAULT_DB_ALIAS) -> None:
         super().__init__(settings_dict, alias)
         # Fail at first use of a misconfigured alias, not at its first query.
-        PoolOptions.from_settings(alias, settings_dict)
+        options = PoolOptions.from_settings(alias, settings_dict)
+        if options.release == "transaction" and self.vendor == "sqlite":
+            raise ImproperlyConfigured(
+                f"settings.DATABASES[{alias!r}]['POOL']['release'] is 'transaction', "
+                "which SQLite does not support: its schema editor relies on session "
+                "state (PRAGMA foreign_keys) between statements, and there is no "
+                "server connection to free. Remove it."
+            )
         # The settings django-pool validates are the ones the connection was
         # built with (check_settings). Code that later edits a live
         # connection's settings_dict, as Django's own tests do, gets Django's
@@ -170,6 +178,7 @@ class PooledDatabaseWrapperMixin:
         self._pool = pool
         self._pool_connection = pooled
         self._pool_disconnected = False
+        self.track_checkout(pool.options.release)
         connection = pooled.driver_connection
         self.prepare_pooled_connection(connection)
         return connection
@@ -279,6 +288,7 @@ class PooledDatabaseWrapperMixin:
 
     def _release_pooled(self, *, discard: str | None) -> None:
         pooled, self._pool_connection = self._pool_connection, None
+        self.untrack_checkout()
         pool = self._pool
         if self._pool_disconnected:
             pool.mark_stale()
@@ -338,6 +348,7 @@ def _detach_after_fork() -> None:
             continue
         _inherited.append((wrapper._pool_connection, wrapper.connection))
         wrapper._pool_connection = None
+        wrapper.untrack_checkout()
         wrapper.connection = None
         if wrapper.in_atomic_block:
             wrapper.closed_in_transaction = True

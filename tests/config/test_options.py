@@ -17,6 +17,7 @@ def test_defaults():
     assert (opts.pool_class, opts.pool_size, opts.max_overflow) == ("queue", 5, 10)
     assert (opts.timeout, opts.recycle, opts.pre_ping) == (30.0, 3600.0, None)
     assert opts.reset_on_return == "rollback"
+    assert opts.release == "request"
 
 
 def test_keys_are_case_insensitive():
@@ -51,6 +52,8 @@ def test_unknown_key_names_alias_key_and_suggests():
         ("pool_class", "nosuch.Pool", "['pool_class'] is improperly configured to 'nosuch.Pool'"),
         ("pool_class", "collections.OrderedDict", "not a sqlalchemy.pool.Pool subclass"),
         ("pool_class", 3, "['pool_class'] must be one of 'queue'"),
+        ("release", "statement", "['release'] is improperly configured to 'statement'. Use"),
+        ("release", True, "Use 'request' or 'transaction'"),
     ],
 )
 def test_bad_values_are_named(key, value, expected):

@@ -20,6 +20,7 @@ KEYS = [
     "recycle_jitter",
     "reset_on_return",
     "reset_session",
+    "release",
 ]
 VALUES = st.one_of(
     st.integers(-3, 12),
@@ -37,6 +38,8 @@ VALUES = st.one_of(
             "assertion",
             "rollback",
             "commit",
+            "request",
+            "transaction",
             "sqlalchemy.pool.QueuePool",
             "os.path.join",
         ]

@@ -1,0 +1,112 @@
+"""``POOL['release'] = "transaction"``: give a connection back as soon as it is idle.
+
+Django holds a connection from a request's first query to its end, so a view
+that runs one query and then waits on a slow API holds it all that time while
+other requests wait for the pool (pitfall #20). In this mode the connection
+goes back whenever nothing can need the same session: no open cursor, no
+``atomic()`` block, autocommit on. The next query checks one out again, which
+costs no round trip (the once-per-connection setup is kept).
+
+What does not survive is session state set outside ``atomic()`` (``SET``,
+temporary tables, advisory locks, ``LAST_INSERT_ID()``): PgBouncer's
+transaction mode has the same rule. Everything inside one ``atomic()`` runs on
+one connection, as always.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+__all__ = ["ReleaseWhenIdleMixin"]
+
+
+class _Checkout:
+    """The cursors still open on one checkout of one wrapper."""
+
+    __slots__ = ("cursors",)
+
+    def __init__(self) -> None:
+        self.cursors = 0
+
+
+class _CountedCursor:
+    """Mixed into Django's cursor wrapper: counts itself open until closed."""
+
+    def __init__(self, cursor: Any, db: Any, checkout: _Checkout) -> None:
+        super().__init__(cursor, db)
+        self._pool_checkout: _Checkout | None = checkout
+        checkout.cursors += 1
+
+    def close(self) -> None:
+        try:
+            self.cursor.close()
+        finally:
+            checkout, self._pool_checkout = self._pool_checkout, None
+            if checkout is not None:  # closing twice counts once
+                checkout.cursors -= 1
+                self.db.release_if_idle(checkout)
+
+
+@functools.cache
+def _counted(cursor_class: type) -> type:
+    # Django's own wrapper class (CursorWrapper, CursorDebugWrapper, the
+    # psycopg 3 one with copy()), plus the count.
+    return type(cursor_class.__name__, (_CountedCursor, cursor_class), {})
+
+
+class ReleaseWhenIdleMixin:
+    """The part of the pooled wrapper that follows cursors and transactions."""
+
+    # Set at each checkout when the pool releases per transaction.
+    _pool_checkout: _Checkout | None = None
+
+    def track_checkout(self, release: str) -> None:
+        """Start counting this checkout's cursors if *release* is ``"transaction"``."""
+        self._pool_checkout = _Checkout() if release == "transaction" else None
+
+    def untrack_checkout(self) -> None:
+        """Stop counting: the connection went back (cursors still open no longer count)."""
+        self._pool_checkout = None
+
+    # Inside _cursor(): from ensure_connection() to the new cursor, nothing may
+    # give the connection back (code may run a query as it connects).
+    _pool_opening_cursor = 0
+
+    def _cursor(self, name: str | None = None) -> Any:
+        self._pool_opening_cursor += 1
+        try:
+            return super()._cursor(name)
+        finally:
+            self._pool_opening_cursor -= 1
+
+    def _prepare_cursor(self, cursor: Any) -> Any:
+        wrapped = super()._prepare_cursor(cursor)
+        checkout = self._pool_checkout
+        if checkout is None:
+            return wrapped
+        return _counted(type(wrapped))(wrapped.cursor, self, checkout)
+
+    def set_autocommit(self, autocommit: bool, *args: Any, **kwargs: Any) -> None:
+        # The outermost atomic() ends here, after its on_commit callbacks ran.
+        super().set_autocommit(autocommit, *args, **kwargs)
+        checkout = self._pool_checkout
+        if autocommit and checkout is not None:
+            self.release_if_idle(checkout)
+
+    def release_if_idle(self, checkout: _Checkout) -> None:
+        """Give the connection back if *checkout* is current and nothing needs its session."""
+        if checkout.cursors or checkout is not self._pool_checkout:
+            return
+        # atomic() and set_autocommit(False) turn autocommit off until the
+        # transaction ends; connect() runs setup queries of its own.
+        if not self.autocommit or self._pool_connecting or self._pool_opening_cursor:
+            return
+        # CONN_MAX_AGE=None written on a live connection (as Django's tests
+        # do): Django keeps it across requests, so across statements too.
+        if self.close_at is None:
+            return
+        # Django's own end-of-request judgement, which here always ends in a
+        # close: a connection that saw errors is checked with is_usable(), and
+        # discarded if it fails.
+        self.close_if_unusable_or_obsolete()
