@@ -36,6 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--pool-size", type=int, default=8, help="pool size (default 8)")
     parser.add_argument(
+        "--external-ms",
+        type=float,
+        default=0,
+        help="threads workload: each request runs a query, waits this long (an external "
+        "call), runs another query (default 0: one query)",
+    )
+    parser.add_argument(
         "--thread-seconds",
         type=float,
         default=0.75,
@@ -97,14 +104,16 @@ def run(args: argparse.Namespace) -> int:
         data["round_trips"] = runner.measure_round_trips(proxied, counter, ["connect", "query"])
     if args.threads > 0:
         sessions = _session_counter(chosen[1].alias, target["vendor"])
+        work = workloads.query_wait_query(args.external_ms / 1000) if args.external_ms > 0 else None
         data["threads"] = runner.measure_threads(
-            chosen, args.threads, args.thread_seconds, 2, sessions, progress
+            chosen, args.threads, args.thread_seconds, 2, sessions, progress, work
         )
         data["threads_config"] = {
             "threads": args.threads,
             "pool_size": args.pool_size,
             "rounds": 2,
             "seconds": args.thread_seconds,
+            "external_ms": args.external_ms,
         }
     from .overhead import measure_stats_cost
 

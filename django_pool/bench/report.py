@@ -55,9 +55,13 @@ def print_report(header: list[str], variants: list[Variant], data: dict[str, Any
     threads = data.get("threads")
     if threads:
         info = data["threads_config"]
+        external = info.get("external_ms", 0)
+        request = (
+            f"query, {external:g} ms elsewhere, query" if external else "one query"
+        ) + " per request"
         print()
         print(
-            f"{info['threads']} threads, one query per request, pools of {info['pool_size']} "
+            f"{info['threads']} threads, {request}, pools of {info['pool_size']} "
             f"({info['rounds']} × {info['seconds']:g} s per variant)"
         )
         print(

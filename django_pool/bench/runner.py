@@ -87,8 +87,11 @@ def measure_threads(
     rounds: int,
     sessions: Callable[[], int | None],
     progress: Progress,
+    work: Callable[[str], None] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Run *threads* threads of one-query requests per variant, rounds interleaved.
+    """Run *threads* threads of requests per variant, rounds interleaved.
+
+    Each request runs *work* (default: one query).
 
     *sessions()* returns the server's count of sessions on the database (None
     where there is no server). Return per-variant throughput, latency
@@ -105,7 +108,9 @@ def measure_threads(
         for variant in order:
             progress.step(f"{threads} threads · {variant.label} · round {r + 1}/{rounds}")
             baseline = _settled(sessions)
-            per_thread, most = _run_threads(variant.alias, threads, seconds, sessions)
+            per_thread, most = _run_threads(
+                variant.alias, threads, seconds, sessions, work or workloads.one_query
+            )
             for lat in per_thread:
                 latencies[variant.alias] += lat
                 served[variant.alias] += len(lat)
@@ -128,7 +133,7 @@ def measure_threads(
     return results
 
 
-def _run_threads(alias, threads, seconds, sessions):
+def _run_threads(alias, threads, seconds, sessions, work):
     stop = threading.Event()
     barrier = threading.Barrier(threads + 1)
     per_thread: list[list[float]] = [[] for _ in range(threads)]
@@ -139,7 +144,7 @@ def _run_threads(alias, threads, seconds, sessions):
         try:
             while not stop.is_set():
                 t0 = time.perf_counter()
-                workloads.request(workloads.one_query, alias)
+                workloads.request(work, alias)
                 lat.append(time.perf_counter() - t0)
         finally:
             connections.close_all()

@@ -110,6 +110,15 @@ def variants(target: dict[str, Any], pool_size: int) -> list[Variant]:
             True,
         ),
     ]
+    if vendor != "sqlite3":  # SQLite has no server connection to free
+        found.append(
+            Variant(
+                "django_pool_transaction",
+                "django-pool, release per transaction",
+                {**base, "ENGINE": ours, "POOL": {**pool, "release": "transaction"}},
+                True,
+            )
+        )
     return found
 
 

@@ -7,12 +7,13 @@ pool (or is closed, or kept, depending on the variant).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from django.core.signals import request_finished, request_started
 from django.db import connections, models, transaction
 
-__all__ = ["WORKLOADS", "BenchItem", "create_table", "request"]
+__all__ = ["WORKLOADS", "BenchItem", "create_table", "query_wait_query", "request"]
 
 
 class BenchItem(models.Model):
@@ -55,6 +56,20 @@ def atomic_three(alias: str) -> None:
         BenchItem.objects.using(alias).filter(pk=2).first()
         BenchItem.objects.using(alias).filter(pk=2).update(hits=models.F("hits") + 1)
         BenchItem.objects.using(alias).count()
+
+
+def query_wait_query(wait: float) -> Callable[[str], None]:
+    """Return a workload: one query, *wait* seconds on something else, one query.
+
+    The wait stands for a view's call to an external API between queries.
+    """
+
+    def work(alias: str) -> None:
+        one_query(alias)
+        time.sleep(wait)
+        one_query(alias)
+
+    return work
 
 
 #: name -> (label, function)

@@ -62,6 +62,7 @@ def test_default_run_on_sqlite_prints_the_tables(tmp_path):
     ):
         assert label in out
     assert chart.read_bytes().startswith(b"\x89PNG")
+    assert "release per transaction" not in out  # SQLite refuses it
 
 
 @pytest.mark.parametrize("alias", ["postgresql", "mysql"])
@@ -73,11 +74,25 @@ def test_server_run_facts(alias):
     assert trips["django_pool"]["connect"] == 0 == trips["persistent"]["connect"]
     assert trips["django_pool"]["query"] == 1
     assert trips["no_pool"]["connect_connections"] == 1  # one new connection per request
+    # Released after each query, checked out again for the next: still no round trip.
+    assert trips["django_pool_transaction"]["query"] == 1
+    assert trips["django_pool_transaction"]["connect"] == 0
     threads = data["threads"]
-    assert threads["django_pool"]["server_connections"] <= 2
-    assert threads["django_pool"]["idle_threads"] == 0
+    for variant in ("django_pool", "django_pool_transaction"):
+        assert threads[variant]["server_connections"] <= 2
+        assert threads[variant]["idle_threads"] == 0
     # The password given in the URL is never printed.
     assert (
         connections.settings[alias]["PASSWORD"] not in json.dumps(data)
         or not (connections.settings[alias]["PASSWORD"])
     )
+
+
+def test_external_wait_workload(server_vendor):
+    data = json.loads(
+        bench("--database-url", url(server_vendor), "--json", "--external-ms", "5").stdout
+    )
+    assert data["threads_config"]["external_ms"] == 5
+    for variant in ("django_pool", "django_pool_transaction"):
+        assert data["threads"][variant]["server_connections"] <= 2
+        assert data["threads"][variant]["idle_threads"] == 0
