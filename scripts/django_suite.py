@@ -14,6 +14,7 @@ pooled run has a failure or an error that the stock run does not.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import platform
@@ -111,7 +112,9 @@ def django_source() -> Path:
     return target
 
 
-def write_settings(vendor: str, driver: str, engine_package: str, label: str) -> str:
+def write_settings(
+    vendor: str, driver: str, engine_package: str, label: str, pool: dict | None = None
+) -> str:
     """Write a settings module for runtests.py; return its module name."""
     backend = {"postgresql": "postgresql", "mysql": "mysql", "sqlite": "sqlite3"}[vendor]
     engine = f"{engine_package}.{backend}"
@@ -137,6 +140,9 @@ def write_settings(vendor: str, driver: str, engine_package: str, label: str) ->
             }
             for alias in ("default", "other")
         }
+    if pool:
+        for settings_dict in databases.values():
+            settings_dict["POOL"] = pool
     module = f"django_pool_suite_{label}"
     (CACHE / f"{module}.py").write_text(
         f"{DRIVER_SETUP[driver]}"
@@ -151,7 +157,9 @@ def write_settings(vendor: str, driver: str, engine_package: str, label: str) ->
 
 def run(source: Path, settings: str, apps: list[str], parallel: int) -> tuple[dict, str]:
     """Run runtests.py; return ({test id: outcome}, tail of the output)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(CACHE), str(source / "tests")])}
+    # This checkout's django_pool, whatever the environment has installed.
+    paths = [str(CACHE), str(source / "tests"), str(Path(__file__).resolve().parents[1])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     result = subprocess.run(
         [
             sys.executable,
@@ -186,6 +194,18 @@ def per_app(outcomes: dict[str, str]) -> dict[str, Counter]:
     return table
 
 
+def pool_options(pairs: list[str]) -> dict:
+    """Parse ``KEY=VALUE`` pairs; a value is a Python literal, else a string."""
+    options = {}
+    for pair in pairs:
+        key, _, text = pair.partition("=")
+        try:
+            options[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            options[key] = text
+    return options
+
+
 def main(argv: list[str] | None = None) -> int:
     """Compare stock and pooled runs; return 1 if the pooled one is worse."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -193,6 +213,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--driver", choices=list(DRIVER_SETUP), help="default: the vendor's first")
     parser.add_argument("--parallel", type=int, default=1)
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument(
+        "--pool",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="a POOL option for the pooled run (repeatable), e.g. release=transaction",
+    )
     parser.add_argument("apps", nargs="*", default=DEFAULT_APPS)
     args = parser.parse_args(argv)
     driver = (
@@ -207,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     for variant, package in (("stock", "django.db.backends"), ("pooled", "django_pool.backends")):
         # The pid keeps concurrent runs (nox sessions) off each other's test databases.
         label = f"{args.vendor}_{driver}_{variant}_{os.getpid()}"
-        settings = write_settings(args.vendor, driver, package, label)
+        pool = pool_options(args.pool) if variant == "pooled" else None
+        settings = write_settings(args.vendor, driver, package, label, pool)
         started = time.monotonic()
         print(
             f"running {len(args.apps)} apps, {variant} ENGINE ({package}.*), "
