@@ -1,7 +1,8 @@
 """System checks, on settings (``manage.py check``) and on servers (``--database <alias>``).
 
 E001 CONN_MAX_AGE is not 0; E002 Django's native pool is set too; E003 POOL is
-invalid. With ``--database``: W001 the pool may open more connections than
+invalid; W003 ``release="transaction"`` with ``ATOMIC_REQUESTS``, where it
+cannot release anything. With ``--database``: W001 the pool may open more connections than
 the server has free; W002 ``recycle`` is not below MySQL's ``wait_timeout``.
 """
 
@@ -12,8 +13,10 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django.db.utils import load_backend
 
 from .config import PoolOptions
+from .release import check_vendor
 
 __all__ = ["check_server", "check_settings", "register"]
 
@@ -59,9 +62,23 @@ def check_settings(app_configs=None, **kwargs: Any) -> list[checks.CheckMessage]
                 )
             )
         try:
-            PoolOptions.from_settings(alias, settings_dict)
+            options = PoolOptions.from_settings(alias, settings_dict)
+            vendor = load_backend(settings_dict["ENGINE"]).DatabaseWrapper.vendor
+            check_vendor(alias, vendor, options.release)
         except ImproperlyConfigured as err:
             errors.append(checks.Error(str(err), id="django_pool.E003"))
+            continue
+        if options.release == "transaction" and settings_dict.get("ATOMIC_REQUESTS"):
+            errors.append(
+                checks.Warning(
+                    f"{where}['POOL']['release'] is 'transaction', but "
+                    f"{where}['ATOMIC_REQUESTS'] runs each request in one transaction: "
+                    "its connection is held to the end of the request anyway.",
+                    hint="Turn ATOMIC_REQUESTS off (use atomic() where needed), or remove "
+                    "POOL['release'].",
+                    id="django_pool.W003",
+                )
+            )
     return errors
 
 

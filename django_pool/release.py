@@ -18,7 +18,20 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-__all__ = ["ReleaseWhenIdleMixin"]
+from django.core.exceptions import ImproperlyConfigured
+
+__all__ = ["ReleaseWhenIdleMixin", "check_vendor"]
+
+
+def check_vendor(alias: str, vendor: str, release: str) -> None:
+    """Raise ``ImproperlyConfigured`` if *vendor* cannot release per transaction."""
+    if release == "transaction" and vendor == "sqlite":
+        raise ImproperlyConfigured(
+            f"settings.DATABASES[{alias!r}]['POOL']['release'] is 'transaction', "
+            "which SQLite does not support: its schema editor relies on session "
+            "state (PRAGMA foreign_keys) between statements, and there is no "
+            "server connection to free. Remove it."
+        )
 
 
 class _Checkout:

@@ -29,7 +29,7 @@ from . import registry
 from .config import GLOBAL_SETTINGS, PoolOptions
 from .driver import Driver
 from .pool import INITIALIZED, DatabasePool
-from .release import ReleaseWhenIdleMixin
+from .release import ReleaseWhenIdleMixin, check_vendor
 
 __all__ = ["PooledDatabaseWrapperMixin"]
 
@@ -82,13 +82,7 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         super().__init__(settings_dict, alias)
         # Fail at first use of a misconfigured alias, not at its first query.
         options = PoolOptions.from_settings(alias, settings_dict)
-        if options.release == "transaction" and self.vendor == "sqlite":
-            raise ImproperlyConfigured(
-                f"settings.DATABASES[{alias!r}]['POOL']['release'] is 'transaction', "
-                "which SQLite does not support: its schema editor relies on session "
-                "state (PRAGMA foreign_keys) between statements, and there is no "
-                "server connection to free. Remove it."
-            )
+        check_vendor(alias, self.vendor, options.release)
         # The settings django-pool validates are the ones the connection was
         # built with (check_settings). Code that later edits a live
         # connection's settings_dict, as Django's own tests do, gets Django's

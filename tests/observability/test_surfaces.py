@@ -66,6 +66,27 @@ def test_settings_checks_fire_and_stay_quiet(monkeypatch):
     assert ids == ["django_pool.E001", "django_pool.E002", "django_pool.E003"]
 
 
+def test_release_per_transaction_checks(monkeypatch):
+    # SQLite refuses it; with ATOMIC_REQUESTS it could never release anything.
+    monkeypatch.setitem(connections.settings["default"], "POOL", {"release": "transaction"})
+    monkeypatch.setitem(
+        connections.settings,
+        "extra",
+        {
+            "ENGINE": "django_pool.backends.postgresql",
+            "ATOMIC_REQUESTS": True,
+            "POOL": {"release": "transaction"},
+        },
+    )
+    found = check_settings()
+    assert [e.id for e in found] == ["django_pool.E003", "django_pool.W003"]
+    assert "settings.DATABASES['default']['POOL']['release']" in found[0].msg
+    assert "SQLite does not support" in found[0].msg
+    assert "settings.DATABASES['extra']['ATOMIC_REQUESTS']" in found[1].msg
+    monkeypatch.setitem(connections.settings["extra"], "ATOMIC_REQUESTS", False)
+    assert [e.id for e in check_settings()] == ["django_pool.E003"]
+
+
 def test_server_checks_fire_and_stay_quiet(server_vendor, configure_pool):
     assert check_server(databases=[server_vendor]) == []
     configure_pool(server_vendor, pool_size=100_000, max_overflow=0)
