@@ -41,9 +41,10 @@ async def hammer(url, count):
         return await asyncio.gather(*(client.get(url) for _ in range(count)))
 
 
-def test_200_concurrent_requests_on_a_pool_of_8(server, configure_pool, asgi_server):
+@pytest.mark.parametrize("release", ["request", "transaction"])
+def test_200_concurrent_requests_on_a_pool_of_8(server, configure_pool, asgi_server, release):
     alias = server.alias
-    configure_pool(alias, pool_size=8, max_overflow=0, timeout=30)
+    configure_pool(alias, pool_size=8, max_overflow=0, timeout=30, release=release)
     seen = []
     stop = threading.Event()
 
