@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -248,18 +249,19 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
     def close_if_health_check_failed(self) -> None:
         # Whatever Django closes here failed its health check (is_usable may
         # be anyone's, even a test's mock): discard it, never check it in.
-        self._pool_judging = "health check"
-        try:
-            super().close_if_health_check_failed()
-        finally:
-            self._pool_judging = None
+        self._judged("health check", super().close_if_health_check_failed)
 
     def close_if_unusable_or_obsolete(self) -> None:
         # Here Django closes a connection after an error only when is_usable()
         # said no, and errors_occurred is still set when it does.
-        self._pool_judging = "request end"
+        self._judged("request end", super().close_if_unusable_or_obsolete)
+
+    def _judged(self, judgement: str, close_if: Callable[[], None]) -> None:
+        # Run one of Django's close_if_* methods with _close() knowing which.
+        # A plain call, not a context manager: this runs at every request end.
+        self._pool_judging = judgement
         try:
-            super().close_if_unusable_or_obsolete()
+            close_if()
         finally:
             self._pool_judging = None
 
