@@ -17,8 +17,8 @@ def get_stats(alias: str | None = None) -> dict[str, dict[str, Any]]:
 
     Gauges: ``open``, ``in_use``, ``idle``, ``waiting`` (and ``pool_size``,
     ``max_overflow``, ``overflow`` for QueuePool). Counters since the pool was
-    built or the last :func:`pop_stats` (a counter that never moved is
-    absent): ``connections_num``, ``checkouts_num``, ``invalidations_num``,
+    built or the last :func:`pop_stats` (every key is present, zero until it
+    moves): ``connections_num``, ``checkouts_num``, ``invalidations_num``,
     ``timeouts_num``, ... with ``invalidations_by_reason``. Distributions:
     ``wait_seconds``, ``hold_seconds``, ``connect_seconds``. The full list is
     in docs/observability.md.
@@ -60,4 +60,10 @@ class release_connections(ContextDecorator):
 
     def __exit__(self, *exc_info: object) -> None:
         for connection in connections.all(initialized_only=True):
-            connection.close()
+            # Judged as at the end of a request: a broken connection is
+            # discarded, never pooled.
+            return_to_pool = getattr(connection, "return_to_pool", None)
+            if return_to_pool is not None:
+                return_to_pool()
+            else:
+                connection.close()

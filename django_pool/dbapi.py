@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from types import ModuleType
 from typing import Any
 
@@ -81,7 +82,13 @@ class PooledModule:
                         autocommit=None,
                         pre_ping=bool(self._options.pre_ping),
                     )
-        return PooledConnection(pool, pool.checkout(lambda: self._module.connect(*args, **kwargs)))
+        connection = PooledConnection(pool)
+        lease = pool.checkout(
+            lambda: (self._module.connect(*args, **kwargs), None), weakref.ref(connection)
+        )
+        object.__setattr__(connection, "_pooled", lease)
+        object.__setattr__(connection, "_connection", lease.connection)
+        return connection
 
     def dispose(self) -> None:
         """Close every pool's connections (lent ones when they come back)."""
@@ -102,12 +109,12 @@ class PooledConnection:
     on a proxy that kept it would be lost: ``autocommit`` is the classic).
     """
 
-    __slots__ = ("_connection", "_pool", "_pooled")
+    __slots__ = ("__weakref__", "_connection", "_pool", "_pooled")
 
-    def __init__(self, pool: DatabasePool, pooled: Any) -> None:
+    def __init__(self, pool: DatabasePool) -> None:
         object.__setattr__(self, "_pool", pool)
-        object.__setattr__(self, "_pooled", pooled)
-        object.__setattr__(self, "_connection", pooled.driver_connection)
+        object.__setattr__(self, "_pooled", None)
+        object.__setattr__(self, "_connection", None)
 
     def __getattr__(self, name: str) -> Any:
         connection = object.__getattribute__(self, "_connection")

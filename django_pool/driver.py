@@ -41,6 +41,15 @@ class Driver:
         """Return whether *connection* was closed on the client side, without I/O."""
         return False
 
+    def fileno(self, connection: Any) -> int | None:
+        """Return the connection's socket descriptor, or None if it has none.
+
+        Used to see, without a round trip, whether the server closed an idle
+        connection. Called once per physical connection.
+        """
+        fileno = getattr(connection, "fileno", None)
+        return fileno() if callable(fileno) else None
+
     def in_transaction(self, connection: Any) -> bool | None:
         """Return whether a transaction is open.
 
@@ -53,11 +62,13 @@ class Driver:
         """Roll back the open transaction, whatever the autocommit mode."""
         connection.rollback()
 
-    def reset_session(self, connection: Any, settings_dict: dict[str, Any]) -> bool:
+    def reset_session(self, connection: Any, params: dict[str, Any]) -> bool:
         """Undo session state left by the last borrower; return False if unsupported.
 
-        Called on a clean connection (no transaction open). The caller closes
-        the connection instead when this returns False.
+        *params* are the parameters Django opened *connection* with
+        (``get_connection_params()``, secrets included). Called on a clean
+        connection (no transaction open). The caller closes the connection
+        instead when this returns False.
         """
         return False
 

@@ -1,66 +1,184 @@
-"""FairGate: a counting semaphore that serves waiters in arrival order.
+"""FairGate: the bound, the idle connections and the line of waiters, under one lock.
 
-SQLAlchemy's QueuePool wakes an arbitrary waiter when a connection comes back,
-and a thread that just arrived can take it before any of them: under load
-some threads wait for ever while others are served again and again. In front
-of the pool, this gate holds one permit per connection the pool may open
-(``pool_size + max_overflow``). A returned permit goes straight to the
-longest-waiting thread, so nobody can barge in; a thread holding a permit
-always finds a connection, or room to open one, in the pool.
+SQLAlchemy's QueuePool wakes an arbitrary waiter when a connection comes
+back, and a thread that just arrived can take it before any of them: under
+load some threads wait for ever while others are served again and again. The
+gate sits in front of it and decides who gets what:
+
+* it holds one permit per connection the pool may open
+  (``pool_size + max_overflow``); every open connection holds one;
+* it keeps the idle connections (parked :class:`~django_pool.lease.Lease`
+  objects), in the order ``queue`` (oldest first) or ``lifo`` asks for;
+* a thread that finds neither an idle connection nor a free permit takes a
+  ticket and waits. A connection or permit coming back goes to the oldest
+  ticket, directly: nobody can barge in, and a ticket keeps its place for
+  the whole wait, however long (psycopg_pool's ``WaitingClient`` is the model).
+
+Invariant: while anybody waits, no connection is idle and no permit is free.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .lease import Lease
 
 __all__ = ["FairGate"]
 
 
-class FairGate:
-    """Up to *permits* holders at once; waiters are served first come, first served."""
+class _Ticket:
+    """One waiter's place in line, from arrival until served or timed out."""
 
-    def __init__(self, permits: int) -> None:
-        #: How many permits there are.
+    __slots__ = ("lease", "served", "signal")
+
+    def __init__(self) -> None:
+        self.signal = threading.Lock()
+        self.signal.acquire()
+        self.served = False
+        self.lease: Lease | None = None
+
+
+class FairGate:
+    """Up to *permits* connections; idle ones are reused first; waiters are served in order."""
+
+    def __init__(self, permits: int, *, keep_idle: int, lifo: bool = False) -> None:
+        #: How many connections may be open at once.
         self.capacity = permits
+        #: How many idle connections are kept; more are closed when returned.
+        self.keep_idle = keep_idle
+        self._lifo = lifo
         self._free = permits
         self._lock = threading.Lock()
-        # One locked lock per waiting thread; release() unlocks the oldest.
-        self._waiters: deque[threading.Lock] = deque()
+        # Parked leases; an entry whose lease was taken back since is skipped.
+        self._idle: deque[Lease] = deque()
+        self._idle_count = 0
+        self._line: deque[_Ticket] = deque()
 
     @property
     def waiting(self) -> int:
-        """Return how many threads are waiting for a permit."""
-        return len(self._waiters)
+        """Return how many threads are waiting in line."""
+        return len(self._line)
 
     @property
     def free(self) -> int:
         """Return how many permits nobody holds."""
         return self._free
 
-    def acquire(self, timeout: float) -> bool:
-        """Take a permit, waiting up to *timeout* seconds; return whether one was taken."""
+    @property
+    def idle(self) -> int:
+        """Return how many connections are parked, ready for anybody."""
+        return self._idle_count
+
+    # ##### Borrowing #####
+
+    def take_back(self, lease: Lease) -> bool:
+        """Take *lease* back from idle for its last holder; False if somebody took it."""
         with self._lock:
-            if self._free and not self._waiters:
-                self._free -= 1
-                return True
-            waiter = threading.Lock()
-            waiter.acquire()
-            self._waiters.append(waiter)
-        if waiter.acquire(timeout=timeout):
-            return True  # release() handed us its permit
+            if not lease.parked:
+                return False
+            lease.parked = False
+            self._idle_count -= 1
+            return True
+
+    def try_take(self) -> tuple[bool, Lease | None]:
+        """Without waiting: ``(True, lease)`` for an idle lease, ``(True, None)`` for a permit.
+
+        ``(False, None)`` when there is neither.
+        """
         with self._lock:
-            try:
-                self._waiters.remove(waiter)
-            except ValueError:
-                # A permit was handed over between the timeout and here: keep it.
+            return self._take_locked()
+
+    def _take_locked(self) -> tuple[bool, Lease | None]:
+        if self._idle_count and not self._line:
+            pop = self._idle.pop if self._lifo else self._idle.popleft
+            while True:
+                lease = pop()
+                lease.queued = False
+                if lease.parked:
+                    lease.parked = False
+                    self._idle_count -= 1
+                    return True, lease
+        if self._free and not self._line:
+            self._free -= 1
+            return True, None
+        return False, None
+
+    def take(
+        self, deadline: float, between_slices: Callable[[], None], slice_s: float = 1.0
+    ) -> tuple[bool, Lease | None]:
+        """Take an idle lease or a permit, waiting in line until *deadline* (monotonic).
+
+        Return what :meth:`try_take` returns; ``(False, None)`` on timeout.
+        *between_slices* runs every *slice_s* seconds of waiting (housekeeping:
+        it may return connections, which then serve the line) without the
+        waiter losing its place.
+        """
+        with self._lock:
+            got, lease = self._take_locked()
+            if got:
+                return got, lease
+            ticket = _Ticket()
+            self._line.append(ticket)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining > 0 and ticket.signal.acquire(timeout=min(remaining, slice_s)):
+                return True, ticket.lease
+            with self._lock:
+                if ticket.served:  # served between the timeout and here
+                    return True, ticket.lease
+                if remaining <= slice_s:
+                    self._line.remove(ticket)
+                    return False, None
+            between_slices()
+
+    # ##### Returning #####
+
+    def give_back(self, lease: Lease) -> bool:
+        """Hand *lease* to the oldest waiter, or park it; False: close it instead.
+
+        A lease is closed when ``keep_idle`` connections are idle already (an
+        overflow connection going away). Its permit is then freed by
+        :meth:`release` once it is closed.
+        """
+        with self._lock:
+            if self._line:
+                self._serve(lease)
                 return True
-        return False
+            if self._idle_count >= self.keep_idle:
+                return False
+            lease.parked = True
+            self._idle_count += 1
+            if not lease.queued:
+                lease.queued = True
+                self._idle.append(lease)
+            return True
 
     def release(self) -> None:
-        """Give a permit back: to the oldest waiter if there is one."""
+        """Free the permit of a connection that was closed: the oldest waiter may open one."""
         with self._lock:
-            if self._waiters:
-                self._waiters.popleft().release()
+            if self._line:
+                self._serve(None)
             else:
                 self._free += 1
+
+    def _serve(self, lease: Lease | None) -> None:
+        ticket = self._line.popleft()
+        ticket.lease = lease
+        ticket.served = True
+        ticket.signal.release()
+
+    def drain_idle(self) -> list[Lease]:
+        """Take every idle lease out (to close them); their permits stay taken."""
+        with self._lock:
+            drained = [lease for lease in self._idle if lease.parked]
+            for lease in self._idle:
+                lease.queued = False
+                lease.parked = False
+            self._idle.clear()
+            self._idle_count = 0
+        return drained

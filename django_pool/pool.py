@@ -1,85 +1,64 @@
 """One SQLAlchemy pool for one database target, and the rules for lending from it.
 
-SQLAlchemy does the pooling: sizes, overflow, the queue of connections. This
-module adds what a bare ``sqlalchemy.pool.Pool`` cannot know, all through its
-public API (``creator``, pool events, ``PoolProxiedConnection``):
+SQLAlchemy does the pooling: it opens connections through the creator, keeps
+their records, bounds overflow, replaces invalidated connections and
+disposes. This module adds what a bare ``sqlalchemy.pool.Pool`` cannot know,
+all through its public API (``creator``, pool events,
+``PoolProxiedConnection``):
 
 * the creator runs the *checking-out* wrapper's stock ``get_new_connection``,
   so vendor setup happens once per physical connection;
-* waiters are served first come, first served (:mod:`django_pool.gate`);
-* pre-ping through the vendor's :class:`~django_pool.driver.Driver` (a pool
-  without a dialect cannot ping by itself), only for connections idle a while;
+* with a ``queue`` or ``lifo`` pool, a connection taken out of SQLAlchemy's
+  pool stays out as a :class:`~django_pool.lease.Lease` for its whole life:
+  between Django checkouts it is parked in the :mod:`~django_pool.gate`, its
+  last thread takes it back first (no shared structure touched but one lock),
+  any thread takes it when nothing else is free, and waiters are served first
+  come, first served;
+* liveness at every checkout of a reused connection, without a round trip: a
+  socket that is readable while idle means the server hung up (kill,
+  restart, idle timeout, failover), then a real ping settles it; pre-ping
+  adds the round trip only for connections idle longer than ``pre_ping_idle``;
 * recycling with jitter, at checkout and at return;
 * a connection goes back only clean, else it is closed;
 * one disconnect marks every older connection stale (a server restart costs
   the requests in flight, not one failed request per pooled connection);
-* connections held by threads that ended are taken back; held too long, logged;
+* connections held by threads that ended are taken back, once each; held
+  too long, logged;
 * a retired pool (test database dropped, settings changed) closes what comes
   back instead of keeping it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
 import threading
 import time
 import traceback
-import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from sqlalchemy import event, exc
-from sqlalchemy.pool import Pool, PoolProxiedConnection, QueuePool
+from sqlalchemy.pool import Pool, QueuePool
 
 from .config import PoolOptions
 from .driver import Driver
 from .errors import PoolTimeout
 from .gate import FairGate
+from .lease import ConnectionState, Lease, Loan
 from .stats import PoolStats
 
-__all__ = ["INITIALIZED", "DatabasePool"]
+__all__ = ["STATE", "DatabasePool"]
 
 logger = logging.getLogger(__name__)
 
-# Keys in each connection record's ``info`` dict, which lives as long as the
-# physical connection.
-_BORN = "django_pool.born"  # time.monotonic() when opened
-_FRESH = "django_pool.fresh"  # opened by this checkout: no need to ping
-_RECYCLE_AT = "django_pool.recycle_at"  # time.monotonic() after which it is replaced
-_RETURNED = "django_pool.returned"  # time.monotonic() of its last checkin
-_CLEANED = "django_pool.cleaned"  # checkin already cleaned it; skip the reset hook
-#: Set in ``info`` once Django's per-connection setup ran on it (wrapper.py).
-INITIALIZED = "django_pool.initialized"
-# In ``record_info`` (which outlives reconnects): this checkout holds a gate
-# permit. SQLAlchemy also fires "checkin" for a checkout that failed to
-# reconnect, which had none.
-_PERMIT = "django_pool.permit"
+#: Key of the :class:`ConnectionState` in each SQLAlchemy record's ``info``.
+STATE = "django_pool.state"
 
-# Frames of these packages are not "where the connection was checked out".
-_OWN_FRAMES = ("/django_pool/", "/django/", "/sqlalchemy/", "/asgiref/", "/threading.py")
 # At most one saturation warning per pool in this many seconds.
 _SATURATION_WARNING_EVERY = 10.0
-
-
-@dataclass(eq=False)
-class _Loan:
-    """One checkout: who holds the connection, since when, from where."""
-
-    owner: threading.Thread
-    connection: weakref.ref
-    since: float
-    site: traceback.StackSummary | None = None
-    warned: bool = field(default=False)
-
-    def where(self) -> str:
-        """Return the innermost application frame of the checkout, or '?'."""
-        for frame in reversed(self.site or ()):
-            if not any(part in frame.filename for part in _OWN_FRAMES):
-                return f"{frame.filename}:{frame.lineno} in {frame.name}"
-        return "?"
+_NEVER = float("inf")
 
 
 class DatabasePool:
@@ -116,96 +95,193 @@ class DatabasePool:
         # The creator must open a connection for the wrapper that asked; a
         # SQLAlchemy creator takes no argument, and runs in the caller's thread.
         self._local = threading.local()
-        # Lent connections, by id(record_info): to reclaim those whose thread
-        # ended holding them, time holds, and find leaks.
-        self._lent: dict[int, _Loan] = {}
+        # Every lease not yet ended, lent or parked: for housekeeping.
+        self._leases: set[Lease] = set()
+        self._lock = threading.Lock()
+        self._gate: FairGate | None = None
         self._pool = self._build()
 
     def _build(self) -> Pool:
         pool_cls, kwargs = self.options.sqlalchemy_pool_arguments()
-        # Cleaning is ours (``checkin`` and ``_on_reset``): the driver knows
-        # whether a rollback is needed; SQLAlchemy would always send one.
+        # Cleaning is ours (``checkin``): the driver knows whether a rollback
+        # is needed; SQLAlchemy would always send one.
         kwargs["reset_on_return"] = None
         pool = pool_cls(self._open, **kwargs)
-        # Only a QueuePool bounds its connections; the gate makes it fair.
-        self._gate = (
-            FairGate(self.options.pool_size + self.options.max_overflow)
-            if issubclass(pool_cls, QueuePool)
-            else None
-        )
+        if issubclass(pool_cls, QueuePool):
+            self._gate = FairGate(
+                self.options.pool_size + self.options.max_overflow,
+                keep_idle=self.options.pool_size,
+                lifo=self.options.pool_class == "lifo",
+            )
         event.listen(pool, "connect", self._on_connect)
-        event.listen(pool, "checkout", self._on_checkout)
-        event.listen(pool, "checkin", self._on_checkin)
-        event.listen(pool, "reset", self._on_reset)
         self.stats.attach(pool)
         return pool
 
     def _open(self) -> Any:
         started = time.monotonic()
         try:
-            connection = self._local.creator()
+            connection, self._local.params = self._local.creator()
         except BaseException:
             self.stats.bump(PoolStats.CONNECTIONS_ERRORS)
             raise
         self.stats.observe("connect", time.monotonic() - started)
         return connection
 
+    def _on_connect(self, dbapi_connection: Any, record: Any) -> None:
+        now = time.monotonic()
+        recycle = self.options.recycle
+        recycle_at = _NEVER
+        if recycle is not None:
+            jitter = random.uniform(0, self.options.recycle_jitter)  # noqa: S311 - not crypto
+            recycle_at = now + recycle * (1 - jitter)
+        local = self._local
+        local.opened = True
+        record.info[STATE] = ConnectionState(
+            dbapi_connection, now, recycle_at, getattr(local, "params", None)
+        )
+        logger.debug("database %r: new connection (%s)", self.alias, self.driver.name)
+
     # ##### Lending #####
 
-    def checkout(self, creator: Callable[[], Any]) -> PoolProxiedConnection:
-        """Return a connection from the pool; *creator* opens one if needed.
+    def take_back(self, lease: Lease, holder: Any) -> bool:
+        """Lend *lease* again to *holder*, its last holder, if it is still parked and alive.
 
-        Waiters are served in arrival order. Raise
-        :class:`~django_pool.PoolTimeout` after ``timeout`` seconds.
+        The fast path of a checkout: no waiting, no round trip (unless the
+        socket says the server hung up, or pre-ping is due).
+        """
+        gate = self._gate
+        if gate is None or not gate.take_back(lease):
+            return False
+        now = time.monotonic()
+        reason = self._why_not_lendable(lease, now)
+        if reason is not None:
+            self._end(lease, reason)
+            return False
+        self._lend(lease, holder, now, now)
+        return True
+
+    def checkout(self, creator: Callable[[], tuple[Any, dict]], holder: Any) -> Lease:
+        """Lend a connection to *holder* (a weak reference to the borrowing wrapper).
+
+        Reuse an idle one, else open one with *creator* (which returns the
+        DB-API connection and the parameters it was opened with), else wait
+        in line. Raise :class:`~django_pool.PoolTimeout` after ``timeout``
+        seconds.
         """
         started = time.monotonic()
+        deadline = started + self.options.timeout
+        while True:
+            lease, fresh = self._take(creator, deadline)
+            now = time.monotonic()
+            if not fresh:
+                reason = self._why_not_lendable(lease, now)
+                if reason is not None:
+                    self._end(lease, reason)
+                    continue
+            self._lend(lease, holder, started, now)
+            return lease
+
+    def _take(self, creator: Callable[[], tuple[Any, dict]], deadline: float) -> tuple[Lease, bool]:
+        # An idle lease, or a new one: (lease, whether its connection is new).
         gate = self._gate
-        if gate is not None and not self._wait_for_permit(gate):
-            self._timed_out()
-        self._local.creator = creator
+        if gate is None:
+            return self._open_lease(creator)
+        got, lease = gate.try_take()
+        if not got:
+            self._housekeeping()
+            got, lease = gate.take(deadline, self._housekeeping)
+            if not got:
+                self._timed_out()
+        if lease is not None:
+            return lease, False
         try:
-            connection = self._pool.connect()
-        except exc.TimeoutError:
-            # Only reachable without the gate (a custom QueuePool subclass
-            # that changes the bound): same error, same message.
-            self._timed_out()
+            return self._open_lease(creator)
         except BaseException:
-            if gate is not None:
-                gate.release()
+            gate.release()
             raise
+
+    def _open_lease(self, creator: Callable[[], tuple[Any, dict]]) -> tuple[Lease, bool]:
+        if self.options.pool_class == "static":
+            self._refuse_sharing()
+        local = self._local
+        local.creator, local.opened = creator, False
+        try:
+            fairy = self._pool.connect()
+        except exc.TimeoutError:
+            # Only a custom QueuePool subclass with a smaller bound than the
+            # gate's gets here: same error, same message (the caller frees
+            # the permit).
+            self._timed_out()
         finally:
-            self._local.creator = None
-        now = time.monotonic()
-        record_info = connection.record_info
-        if gate is not None:
-            record_info[_PERMIT] = True
-        site = traceback.extract_stack() if self.options.leak_threshold else None
-        self._lent[id(record_info)] = _Loan(
-            threading.current_thread(), weakref.ref(connection), now, site
-        )
+            local.creator = local.params = None
+        lease = Lease(self, fairy, fairy.info[STATE])
+        with self._lock:
+            self._leases.add(lease)
+        return lease, local.opened
+
+    def _refuse_sharing(self) -> None:
+        # StaticPool hands the same DB-API connection to every thread: one
+        # thread's checkin would roll back another's open transaction.
+        me = threading.current_thread()
+        for lease in list(self._leases):
+            loan = lease.loan
+            if loan is not None and loan.thread is not me and not loan.holder_gone():
+                raise ImproperlyConfigured(
+                    f"settings.DATABASES[{self.alias!r}]['POOL']['pool_class'] is 'static', "
+                    f"which shares one connection, and thread {loan.thread.name!r} holds it "
+                    f"while thread {me.name!r} asks for it. Use 'queue' (or "
+                    "'singleton_thread' for one connection per thread)."
+                )
+
+    def _lend(self, lease: Lease, holder: Any, started: float, now: float) -> None:
+        lease.disconnected = False
+        lease.since = now
+        loan = lease.last_loan
+        if (
+            loan is None
+            or loan.holder is not holder
+            or loan.ident != threading.get_ident()
+            or self.options.leak_threshold
+        ):
+            site = traceback.extract_stack() if self.options.leak_threshold else None
+            thread = threading.current_thread()
+            loan = lease.last_loan = Loan(holder, thread, thread.ident or 0, site)
+        lease.loan = loan
         self.stats.checked_out(now - started)
         if self.options.leak_threshold:
             self._warn_of_leaks(now)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("database %r: checkout (%d in use)", self.alias, self.stats.in_use)
-        return connection
 
-    def _wait_for_permit(self, gate: FairGate) -> bool:
-        # Wait in slices: between them, take back connections whose thread
-        # ended without returning them (their wrapper may wait long for the
-        # garbage collector).
-        deadline = time.monotonic() + self.options.timeout
-        while True:
-            if gate.free == 0:
-                self._reclaim_from_dead_threads()
-                self._warn_of_saturation()
-                if self.options.leak_threshold:
-                    self._warn_of_leaks(time.monotonic())
-            remaining = deadline - time.monotonic()
-            if gate.acquire(timeout=max(0.0, min(remaining, 1.0))):
-                return True
-            if remaining <= 1.0:
-                return False
+    def _why_not_lendable(self, lease: Lease, now: float) -> str | None:
+        """Return why a reused connection must be replaced, or None to lend it."""
+        connection = lease.connection
+        state = lease.state
+        if self.retired:
+            return "pool retired"
+        # Closed while idle by code that kept the raw connection.
+        if self.driver.is_closed(connection):
+            return "closed"
+        if state.born <= self._stale_before:
+            return "opened before a disconnect"
+        if now >= state.recycle_at:
+            self.stats.bump(PoolStats.RECYCLES_NUM)
+            return "recycled"
+        # Readable while idle: the server hung up (or sent a notice); only a
+        # round trip can tell which. Pre-ping: a round trip after a while idle.
+        if state.hung_up(self.driver):
+            reason = "dropped by the server"
+        elif self.pre_ping and now - state.returned >= self.options.pre_ping_idle:
+            reason = "pre-ping failed"
+        else:
+            return None
+        try:
+            self.driver.ping(connection)
+        except Exception as err:
+            self.stats.bump(PoolStats.PINGS_FAILED)
+            logger.info("database %r: ping failed: %s", self.alias, type(err).__name__)
+            return reason
+        return None
 
     def _timed_out(self):
         self.stats.bump(PoolStats.TIMEOUTS_NUM)
@@ -213,30 +289,17 @@ class DatabasePool:
         logger.warning("%s", message)
         raise PoolTimeout(message) from None
 
-    def _reclaim_from_dead_threads(self) -> None:
-        for loan in list(self._lent.values()):
-            connection = loan.connection()
-            if loan.owner.is_alive() or connection is None:
-                continue
-            logger.warning(
-                "database %r: thread %r ended without returning its connection; closing it",
-                self.alias,
-                loan.owner.name,
-            )
-            self.stats.invalidated("thread ended")
-            # Closes it and gives its place back (the checkin event follows).
-            with contextlib.suppress(Exception):
-                connection.invalidate()
+    # ##### Returning #####
 
     def checkin(
         self,
-        connection: PoolProxiedConnection,
+        lease: Lease,
         *,
         discard: str | None,
         idle: bool,
         reset_session: Callable[[Any], bool] | None = None,
     ) -> None:
-        """Give *connection* back: clean and pooled, or closed.
+        """Give *lease* back: clean and pooled, or closed.
 
         *discard* is the caller's reason to close it (it broke, it is left
         mid-atomic), None to pool it if possible. *idle* is the caller's word
@@ -244,40 +307,66 @@ class DatabasePool:
         a round trip. *reset_session*, if given, undoes session state; it
         returns False when it cannot (then the connection is closed).
         """
-        # Released after the connection is back in the pool, so the next
-        # waiter finds it there instead of opening an overflow connection.
-        permit = connection.record_info.pop(_PERMIT, False)
-        info = connection.info
+        loan = lease.loan
+        if loan is None or lease.claimed:
+            return  # taken back by housekeeping already
         now = time.monotonic()
-        try:
-            reason = discard or self._why_not_reusable(connection, now, idle, reset_session)
-            if reason is None:
-                info[_CLEANED] = True
-                info[_RETURNED] = now
-            else:
-                logger.debug("database %r: closing a returned connection: %s", self.alias, reason)
-                self.stats.invalidated(reason)
-                connection.invalidate()
-        finally:
-            connection.close()
-            if permit:
-                self._gate.release()
+        lease.loan = None
+        self._returned(lease, loan, now)
+        reason = discard or self._why_not_reusable(lease, now, idle, reset_session)
+        if reason is not None:
+            self._end(lease, reason)
+            return
+        lease.state.returned = now
+        gate = self._gate
+        if gate is None:
+            # One lease per checkout: the connection goes back to SQLAlchemy.
+            with self._lock:
+                self._leases.discard(lease)
+            lease.fairy.close()
+        elif not gate.give_back(lease):
+            self._end(lease, None)  # pool_size connections are idle already
 
-    def _why_not_reusable(self, connection, now, idle, reset_session) -> str | None:
+    def _returned(self, lease: Lease, loan: Loan, now: float) -> None:
+        held = now - lease.since
+        self.stats.checked_in(held)
+        threshold = self.options.leak_threshold
+        if threshold and held > threshold:
+            self._report_leak(lease, loan, held, returned=True)
+        elif logger.isEnabledFor(logging.DEBUG):
+            logger.debug("database %r: checkin after %.3f s", self.alias, held)
+
+    def _why_not_reusable(self, lease, now, idle, reset_session) -> str | None:
         if self.retired:
             return "pool retired"
-        if now >= connection.info.get(_RECYCLE_AT, float("inf")):
+        if now >= lease.state.recycle_at:
             self.stats.bump(PoolStats.RECYCLES_NUM)
             return "recycled"
-        if not self._clean(connection.driver_connection, idle):
+        if not self._clean(lease.connection, idle):
             return "could not be cleaned"
-        if reset_session is not None and not self._reset(connection, reset_session):
+        if reset_session is not None and not self._reset(lease, reset_session):
             return "session not reset"
         return None
 
-    def _reset(self, connection: PoolProxiedConnection, reset_session) -> bool:
+    def _end(self, lease: Lease, reason: str | None) -> None:
+        """Close *lease*'s connection and free its place; *reason* is why (None: overflow)."""
+        if reason is not None:
+            logger.debug("database %r: closing a connection: %s", self.alias, reason)
+            self.stats.invalidated(reason)
+        with self._lock:
+            self._leases.discard(lease)
         try:
-            if not reset_session(connection.driver_connection):
+            lease.fairy.invalidate()  # closes the DB-API connection
+            lease.fairy.close()  # its record goes back to SQLAlchemy, empty
+        except Exception as err:  # noqa: BLE001 - closing a dead connection may fail
+            logger.debug("database %r: closing failed: %s", self.alias, type(err).__name__)
+        finally:
+            if self._gate is not None:
+                self._gate.release()
+
+    def _reset(self, lease: Lease, reset_session) -> bool:
+        try:
+            if not reset_session(lease.connection):
                 return False
         except Exception as err:
             logger.warning(
@@ -287,7 +376,7 @@ class DatabasePool:
             )
             return False
         # The reset also undid Django's per-connection setup: redo it.
-        connection.info.pop(INITIALIZED, None)
+        lease.state.initialized = None
         return True
 
     def mark_stale(self) -> None:
@@ -305,13 +394,44 @@ class DatabasePool:
         )
 
     def retire(self) -> None:
-        """Close the idle connections; connections still lent out close when returned."""
+        """Close the idle connections and those of ended threads; lent ones close when returned."""
         self.retired = True
+        if self._gate is not None:
+            for lease in self._gate.drain_idle():
+                self._end(lease, None)
+        self._reclaim_from_the_gone()
         self._pool.dispose()
 
     def forget(self) -> None:
         """Drop this pool without touching its connections (after ``fork``)."""
         self.retired = True
+
+    # ##### Housekeeping #####
+
+    def _housekeeping(self) -> None:
+        # Runs while a checkout waits: nothing here may wait itself.
+        self._reclaim_from_the_gone()
+        self._warn_of_saturation()
+        if self.options.leak_threshold:
+            self._warn_of_leaks(time.monotonic())
+
+    def _reclaim_from_the_gone(self) -> None:
+        """Close the connections whose holder can never return them: thread ended, wrapper gone."""
+        for lease in list(self._leases):
+            loan = lease.loan
+            if loan is None or not loan.holder_gone():
+                continue
+            with self._lock:  # one reclaimer per lease: counted and logged once
+                if lease.claimed or lease.loan is not loan:
+                    continue
+                lease.claimed = True
+            logger.warning(
+                "database %r: thread %r ended without returning its connection; closing it",
+                self.alias,
+                loan.thread.name,
+            )
+            self._returned(lease, loan, time.monotonic())
+            self._end(lease, "thread ended")
 
     # ##### Reporting #####
 
@@ -322,6 +442,7 @@ class DatabasePool:
         """
         stats = self.stats
         open_, in_use = stats.open, stats.in_use
+        gate = self._gate
         status: dict[str, Any] = {
             "alias": self.alias,
             "database": self.database,
@@ -330,9 +451,9 @@ class DatabasePool:
             "open": open_,
             "in_use": in_use,
             "idle": max(0, open_ - in_use),
-            "waiting": self._gate.waiting if self._gate is not None else 0,
+            "waiting": gate.waiting if gate is not None else 0,
         }
-        if isinstance(self._pool, QueuePool):
+        if gate is not None:
             status.update(
                 pool_size=self.options.pool_size,
                 max_overflow=self.options.max_overflow,
@@ -344,9 +465,10 @@ class DatabasePool:
     def holders(self) -> list[dict[str, Any]]:
         """Return who holds the lent connections: thread, seconds held, checkout site."""
         now = time.monotonic()
+        lent = [(lease.since, lease.loan) for lease in list(self._leases)]
         return [
-            {"thread": loan.owner.name, "held_s": now - loan.since, "site": loan.where()}
-            for loan in sorted(list(self._lent.values()), key=lambda loan: loan.since)
+            {"thread": loan.thread.name, "held_s": now - since, "site": loan.where()}
+            for since, loan in sorted((pair for pair in lent if pair[1]), key=lambda p: p[0])
         ]
 
     def _timeout_message(self) -> str:
@@ -370,16 +492,16 @@ class DatabasePool:
         return message
 
     def _warn_of_saturation(self) -> None:
+        gate = self._gate
         now = time.monotonic()
-        if now - self._warned_saturation_at < _SATURATION_WARNING_EVERY:
+        if gate is None or now - self._warned_saturation_at < _SATURATION_WARNING_EVERY:
             return
         self._warned_saturation_at = now
-        gate = self._gate
         logger.warning(
             "database %r: pool exhausted, requests wait: %d in use, %d waiting "
             "(pool_size %d + max_overflow %d)",
             self.alias,
-            gate.capacity - gate.free,  # lent, or being opened for a request
+            gate.capacity - gate.free - gate.idle,  # lent, or being opened for a request
             gate.waiting + 1,
             self.options.pool_size,
             self.options.max_overflow,
@@ -387,15 +509,16 @@ class DatabasePool:
 
     def _warn_of_leaks(self, now: float) -> None:
         threshold = self.options.leak_threshold
-        for loan in list(self._lent.values()):
-            if now - loan.since > threshold:
-                self._report_leak(loan, now - loan.since, returned=False)
+        for lease in list(self._leases):
+            loan = lease.loan
+            if loan is not None and now - lease.since > threshold:
+                self._report_leak(lease, loan, now - lease.since, returned=False)
 
-    def _report_leak(self, loan: _Loan, held: float, *, returned: bool) -> None:
+    def _report_leak(self, lease: Lease, loan: Loan, held: float, *, returned: bool) -> None:
         """Log a connection held past leak_threshold, once per checkout."""
-        if loan.warned:
+        if lease.warned is loan:
             return
-        loan.warned = True
+        lease.warned = loan
         self.stats.bump(PoolStats.LEAKS_NUM)
         if returned:  # the innermost application frame is enough
             verb, where = "returned after", f" {loan.where()}"
@@ -407,7 +530,7 @@ class DatabasePool:
             self.alias,
             verb,
             held,
-            loan.owner.name,
+            loan.thread.name,
             self.options.leak_threshold,
             where,
         )
@@ -442,76 +565,3 @@ class DatabasePool:
             )
             return False
         return True
-
-    # ##### Pool events #####
-
-    def _on_connect(self, dbapi_connection, record) -> None:
-        now = time.monotonic()
-        record.info[_BORN] = now
-        record.info[_FRESH] = True
-        recycle = self.options.recycle
-        if recycle is not None:
-            jitter = random.uniform(0, self.options.recycle_jitter)  # noqa: S311 - not crypto
-            record.info[_RECYCLE_AT] = now + recycle * (1 - jitter)
-        logger.debug("database %r: new connection (%s)", self.alias, self.driver.name)
-
-    def _on_checkout(self, dbapi_connection, record, proxy) -> None:
-        # Raising DisconnectionError makes SQLAlchemy close this connection
-        # and open another in its place (then call us again).
-        info = record.info
-        if info.pop(_FRESH, False):
-            return
-        # Closed while idle by code that kept the raw connection (Django's
-        # own tests close a finished thread's): free to see, fatal to lend.
-        if self.driver.is_closed(dbapi_connection):
-            self.stats.invalidated("closed")
-            raise exc.DisconnectionError("closed while in the pool")
-        if info.get(_BORN, 0.0) <= self._stale_before:
-            self.stats.invalidated("opened before a disconnect")
-            raise exc.DisconnectionError("opened before a disconnect was seen")
-        now = time.monotonic()
-        if now >= info.get(_RECYCLE_AT, float("inf")):
-            self.stats.bump(PoolStats.RECYCLES_NUM)
-            self.stats.invalidated("recycled")
-            logger.debug("database %r: recycling a connection", self.alias)
-            raise exc.DisconnectionError("recycle time reached")
-        if self.pre_ping and now - info.get(_RETURNED, 0.0) >= self.options.pre_ping_idle:
-            try:
-                self.driver.ping(dbapi_connection)
-            except Exception as err:
-                self.stats.bump(PoolStats.PINGS_FAILED)
-                self.stats.invalidated("pre-ping failed")
-                logger.info("database %r: pre-ping failed: %s", self.alias, type(err).__name__)
-                raise exc.DisconnectionError("pre-ping failed") from err
-
-    def _on_checkin(self, dbapi_connection, record) -> None:
-        # Fires for every return, garbage-collected ones included: a
-        # connection nobody checked in still frees its permit.
-        record_info = record.record_info
-        loan = self._lent.pop(id(record_info), None)
-        if loan is not None:
-            held = time.monotonic() - loan.since
-            self.stats.checked_in(held)
-            threshold = self.options.leak_threshold
-            if threshold and held > threshold:
-                self._report_leak(loan, held, returned=True)
-            elif logger.isEnabledFor(logging.DEBUG):
-                logger.debug("database %r: checkin after %.3f s", self.alias, held)
-        if record_info.pop(_PERMIT, False):
-            self._gate.release()
-
-    def _on_reset(self, dbapi_connection, record, reset_state) -> None:
-        if record.info.pop(_CLEANED, False):
-            return
-        # Returned without ``checkin``: its owner was garbage collected (a
-        # thread that ended holding it). Nobody vouches for it; roll back
-        # unless the driver says it is idle. A session reset needs the
-        # wrapper (credentials): close it instead.
-        logger.warning(
-            "database %r: a connection came back without being closed "
-            "(its thread ended?); cleaning it",
-            self.alias,
-        )
-        if self.options.reset_session or not self._clean(dbapi_connection, idle=False):
-            self.stats.invalidated("garbage collected")
-            record.invalidate()

@@ -16,10 +16,19 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Hashable
+from typing import Any
 
+from django.core.signals import setting_changed
+
+from .config import GLOBAL_SETTINGS
 from .pool import DatabasePool
 
-__all__ = ["get_or_create", "pools", "retire"]
+__all__ = ["get_or_create", "pools", "retire", "settings_version"]
+
+#: Bumped whenever a setting that shapes a pool changes (``override_settings``)
+#: or pools are retired: a wrapper rechecks which pool is its own only then.
+settings_version = 0
+_SHAPING = frozenset({"DATABASES", "TIME_ZONE", "USE_TZ", *GLOBAL_SETTINGS})
 
 _pools: dict[Hashable, DatabasePool] = {}
 _lock = threading.Lock()
@@ -67,9 +76,23 @@ def retire(*, alias: str | None = None, database: str | None = None) -> int:
             and (database is None or pool.database == database)
         ]
         retired = [_pools.pop(key) for key in keys]
+    _changed()
     for pool in retired:
         pool.retire()
     return len(retired)
+
+
+def _changed() -> None:
+    global settings_version
+    settings_version += 1
+
+
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in _SHAPING:
+        _changed()
+
+
+setting_changed.connect(_on_setting_changed, dispatch_uid="django_pool.registry")
 
 
 def _forget_inherited() -> None:

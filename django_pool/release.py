@@ -35,29 +35,38 @@ def check_vendor(alias: str, vendor: str, release: str) -> None:
 
 
 class _Checkout:
-    """The cursors still open on one checkout of one wrapper."""
+    """The driver cursors still open on one checkout of one wrapper."""
 
     __slots__ = ("cursors",)
 
     def __init__(self) -> None:
-        self.cursors = 0
+        # Driver cursors, not Django's wrappers: packages that wrap cursors
+        # (django-debug-toolbar's SQL panel) build a second wrapper around the
+        # same driver cursor and drop the first one unclosed.
+        self.cursors: set[int] = set()
 
 
 class _CountedCursor:
-    """Mixed into Django's cursor wrapper: counts itself open until closed."""
+    """Mixed into Django's cursor wrapper: its driver cursor counts as open until closed.
 
-    def __init__(self, cursor: Any, db: Any, checkout: _Checkout) -> None:
+    The constructor keeps Django's signature ``(cursor, db)``: packages
+    subclass ``type(cursor)`` and call it so.
+    """
+
+    def __init__(self, cursor: Any, db: Any) -> None:
         super().__init__(cursor, db)
-        self._pool_checkout: _Checkout | None = checkout
-        checkout.cursors += 1
+        checkout = db._pool_checkout
+        self._pool_counted: _Checkout | None = checkout
+        if checkout is not None:
+            checkout.cursors.add(id(cursor))
 
     def close(self) -> None:
         try:
             self.cursor.close()
         finally:
-            checkout, self._pool_checkout = self._pool_checkout, None
+            checkout, self._pool_counted = self._pool_counted, None
             if checkout is not None:  # closing twice counts once
-                checkout.cursors -= 1
+                checkout.cursors.discard(id(self.cursor))
                 self.db.release_if_idle(checkout)
 
 
@@ -98,7 +107,9 @@ class ReleaseWhenIdleMixin:
         checkout = self._pool_checkout
         if checkout is None:
             return wrapped
-        return _counted(type(wrapped))(wrapped.cursor, self, checkout)
+        if isinstance(wrapped, _CountedCursor):
+            return wrapped
+        return _counted(type(wrapped))(wrapped.cursor, self)
 
     def set_autocommit(self, autocommit: bool, *args: Any, **kwargs: Any) -> None:
         # The outermost atomic() ends here, after its on_commit callbacks ran.

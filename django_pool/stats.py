@@ -56,7 +56,8 @@ class PoolStats:
     """Counters, gauges and distributions for one pool.
 
     Counter keys are the class constants below. ``get()`` and ``pop()``
-    return them with the distributions and the invalidation reasons.
+    return every one of them (zero until it moves) with the distributions and
+    the invalidation reasons.
     """
 
     CONNECTIONS_NUM = "connections_num"  # physical connections opened
@@ -69,6 +70,20 @@ class PoolStats:
     RECYCLES_NUM = "recycles_num"  # connections replaced for their age
     TIMEOUTS_NUM = "timeouts_num"  # checkouts that raised PoolTimeout
     LEAKS_NUM = "leaks_num"  # connections held longer than leak_threshold
+
+    #: Every counter; each is in :meth:`get`, zero until it moves.
+    COUNTERS = (
+        CONNECTIONS_NUM,
+        CONNECTIONS_ERRORS,
+        CHECKOUTS_NUM,
+        CHECKINS_NUM,
+        INVALIDATIONS_NUM,
+        DISCONNECTS_NUM,
+        PINGS_FAILED,
+        RECYCLES_NUM,
+        TIMEOUTS_NUM,
+        LEAKS_NUM,
+    )
 
     #: Distribution names: checkout wait, time lent out, time to open a connection.
     DISTRIBUTIONS = ("wait", "hold", "connect")
@@ -97,7 +112,6 @@ class PoolStats:
         (:meth:`checked_out`, :meth:`checked_in`) rather than adding two more.
         """
         event.listen(pool, "connect", self._on_connect)
-        event.listen(pool, "invalidate", self._on_invalidate)
         event.listen(pool, "close", self._on_close)
         event.listen(pool, "close_detached", self._on_close_detached)
 
@@ -107,8 +121,9 @@ class PoolStats:
             self._counter[key] += n
 
     def invalidated(self, reason: str) -> None:
-        """Note why a connection is about to be closed instead of reused."""
+        """Count a connection about to be closed instead of reused, and why."""
         with self._lock:
+            self._counter[self.INVALIDATIONS_NUM] += 1
             self._reasons[reason] += 1
 
     def observe(self, name: str, seconds: float) -> None:
@@ -169,14 +184,12 @@ class PoolStats:
         return snapshot
 
     def _snapshot(self) -> dict[str, Any]:
+        counters = {key: self._counter[key] for key in self.COUNTERS}
         # Checkouts and checkins are the counts of their durations.
-        hot = {
-            self.CHECKOUTS_NUM: self._times["wait"].count,
-            self.CHECKINS_NUM: self._times["hold"].count,
-        }
+        counters[self.CHECKOUTS_NUM] = self._times["wait"].count
+        counters[self.CHECKINS_NUM] = self._times["hold"].count
         return {
-            **{k: v for k, v in hot.items() if v},
-            **self._counter,
+            **counters,
             "invalidations_by_reason": dict(self._reasons),
             **{f"{name}_seconds": d.as_dict() for name, d in self._times.items()},
         }
@@ -193,6 +206,3 @@ class PoolStats:
     def _on_close_detached(self, dbapi_connection) -> None:
         with self._lock:
             self.open -= 1
-
-    def _on_invalidate(self, dbapi_connection, connection_record, exception) -> None:
-        self.bump(self.INVALIDATIONS_NUM)

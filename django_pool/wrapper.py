@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+import time
+import weakref
 from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -23,13 +25,15 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 from django.db.backends.base.base import NO_DB_ALIAS
+from django.db.backends.signals import connection_created
 from django.db.utils import DatabaseErrorWrapper
 from django.utils.functional import cached_property
 
 from . import registry
 from .config import GLOBAL_SETTINGS, PoolOptions
 from .driver import Driver
-from .pool import INITIALIZED, DatabasePool
+from .lease import Lease
+from .pool import DatabasePool
 from .release import ReleaseWhenIdleMixin, check_vendor
 
 __all__ = ["PooledDatabaseWrapperMixin"]
@@ -66,18 +70,27 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
     Put it first: ``class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper)``.
     A backend sets :attr:`pool_driver` and may override
     :meth:`prepare_pooled_connection` and :meth:`is_pooled`.
+
+    A checkout has three speeds. The wrapper first takes back the connection
+    it returned last, if nobody took it meanwhile (:meth:`DatabasePool.take_back`);
+    else it borrows any idle one, or opens one, or waits
+    (:meth:`DatabasePool.checkout`). When Django's per-connection setup already
+    ran on that connection, the wrapper then only resets what Django's
+    ``connect()`` resets (:meth:`_adopt`); only a new physical connection goes
+    through Django's whole ``connect()``.
     """
 
     #: The vendor's knowledge of its DB-API connections.
     pool_driver: Driver = Driver()
 
-    # Per-checkout state, on the wrapper (the pool keeps per-connection state).
-    _pool: DatabasePool | None = None
-    _pool_connection: Any = None  # sqlalchemy PoolProxiedConnection
-    _pool_disconnected = False
-    _pool_connecting = False  # inside connect(): a checkout
+    # The lease this wrapper holds, or held last: parked in the pool, where
+    # this wrapper takes it back first.
+    _pool_lease: Lease | None = None
+    _pool_holding = False
+    # (registry.settings_version, settings_dict copy, pool) of the last lookup.
+    _pool_cache: tuple[int, dict[str, Any], DatabasePool] | None = None
+    _pool_connecting = False  # inside Django's connect(), over a pooled connection
     _pool_judging: str | None = None  # inside Django's health checks: which one
-    _pool_digest_cache: tuple[Any, str] | None = None
 
     def __init__(self, settings_dict: dict[str, Any], alias: str = DEFAULT_DB_ALIAS) -> None:
         super().__init__(settings_dict, alias)
@@ -85,13 +98,15 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         options = PoolOptions.from_settings(alias, settings_dict)
         check_vendor(alias, self.vendor, options.release)
         # The settings django-pool validates are the ones the connection was
-        # built with (check_settings). Code that later edits a live
-        # connection's settings_dict, as Django's own tests do, gets Django's
-        # rules for what it wrote, as with the stock ENGINE: CONN_MAX_AGE=None
-        # keeps the checkout across requests, OPTIONS["pool"] hands this
-        # connection to Django's own pool. Django's pool works the same way:
-        # it checks CONN_MAX_AGE once, when it is created.
+        # built with: code that later edits a live connection's settings_dict
+        # gets Django's rules for what it wrote, as with the stock ENGINE
+        # (CONN_MAX_AGE=None keeps the checkout across requests, OPTIONS["pool"]
+        # hands this connection to Django's own pool). Django's pool works the
+        # same way: it checks CONN_MAX_AGE once, when it is created.
         self._configured = _Configured.of(settings_dict)
+        # How the pool knows this wrapper still exists (a lease whose holder
+        # was garbage collected is taken back).
+        self._pool_ref = weakref.ref(self)
 
     def copy(self, alias: str | None = None) -> Any:
         """Return a new wrapper for the same database, built from the same configuration."""
@@ -101,17 +116,20 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
 
     def is_pooled(self) -> bool:
         """Return whether this wrapper's connections come from the pool."""
+        settings_dict = self.settings_dict
         return (
             self.alias != NO_DB_ALIAS
             and not _unpooled.get()
-            and not self.settings_dict["OPTIONS"].get("pool")
+            and settings_dict.get("POOL") is not False
+            and not settings_dict["OPTIONS"].get("pool")
         )
 
     def prepare_pooled_connection(self, connection: Any) -> None:
         """Set on this wrapper what the stock ``get_new_connection`` would have set.
 
-        Called at every checkout, after the stock method ran once per physical
-        connection (on whichever wrapper opened it).
+        Called whenever this wrapper borrows a connection another wrapper
+        opened (the stock method ran once per physical connection, on the
+        wrapper that opened it).
         """
 
     @contextmanager
@@ -138,69 +156,41 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
                 f"pool options in {where}['POOL']."
             )
 
-    # ##### Checkout #####
-
-    def connect(self) -> None:
-        self._pool_connecting = True
-        try:
-            super().connect()
-        except BaseException:
-            # A connection that failed its setup goes back now (closed), not
-            # whenever this wrapper happens to be closed.
-            if self._pool_connection is not None:
-                self._release_pooled(discard="setup failed")
-                self.connection = None
-            raise
-        finally:
-            self._pool_connecting = False
-
-    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
-        if not self.is_pooled():
-            return super().get_new_connection(conn_params)
+    def _current_pool(self) -> DatabasePool:
+        # The pool is looked up again only when a shaping setting changed
+        # (registry.settings_version), this alias's settings_dict was edited
+        # (a test database's NAME), or the pool was retired.
+        cached = self._pool_cache
+        if (
+            cached is not None
+            and cached[0] == registry.settings_version
+            and not cached[2].retired
+            and cached[1] == self.settings_dict
+        ):
+            return cached[2]
+        self.check_settings()
+        version = registry.settings_version
         pool = registry.get_or_create(self.alias, self._pool_digest(), self._build_pool)
-        open_new = super().get_new_connection
-
-        def connect() -> Any:
-            try:
-                return open_new(conn_params)
-            except self.Database.Error as err:
-                # Say which database; the driver's text never holds the password.
-                raise OperationalError(
-                    f"database {self.alias!r}: cannot open a connection: {err}"
-                ) from err
-
-        pooled = pool.checkout(connect)
-        self._pool = pool
-        self._pool_connection = pooled
-        self._pool_disconnected = False
-        self.track_checkout(pool.options.release)
-        connection = pooled.driver_connection
-        self.prepare_pooled_connection(connection)
-        return connection
+        # A deep copy: settings are edited in place (test databases), and a
+        # shallow one would share the nested dicts it is compared with. Some
+        # OPTIONS values (an SSL context) cannot be copied: then no cache.
+        try:
+            self._pool_cache = (version, copy.deepcopy(self.settings_dict), pool)
+        except Exception:  # noqa: BLE001 - any failure only costs the cache
+            self._pool_cache = None
+        return pool
 
     def _pool_digest(self) -> str:
         # Everything that shapes a physical connection, hashed: the password
-        # takes part but never leaves this function. The settings rarely
-        # change, so comparing them with the last ones is all a checkout pays.
+        # takes part but never leaves this function.
         shape = (
-            [(k, v) for k, v in self.settings_dict.items() if k not in _NOT_CONNECTION_KEYS],
+            type(self).__module__,
+            sorted((k, v) for k, v in self.settings_dict.items() if k not in _NOT_CONNECTION_KEYS),
             settings.USE_TZ,
             settings.TIME_ZONE,
             [getattr(settings, name, None) for name in GLOBAL_SETTINGS],
         )
-        cached = self._pool_digest_cache
-        if cached is not None and cached[0] == shape:
-            return cached[1]
-        text = repr((type(self).__module__, sorted(shape[0]), *shape[1:]))
-        digest = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
-        # A deep copy: settings are mutated in place (test databases), and a
-        # shallow one would share the nested dicts it is compared with. Some
-        # OPTIONS values (an SSL context) cannot be copied: then no cache.
-        try:
-            self._pool_digest_cache = (copy.deepcopy(shape), digest)
-        except Exception:  # noqa: BLE001 - any failure only costs the cache
-            self._pool_digest_cache = None
-        return digest
+        return hashlib.blake2b(repr(shape).encode(), digest_size=16).hexdigest()
 
     def _build_pool(self) -> DatabasePool:
         options = PoolOptions.from_settings(self.alias, self.settings_dict)
@@ -216,31 +206,102 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
             pre_ping=pre_ping,
         )
 
+    # ##### Checkout #####
+
+    def connect(self) -> None:
+        if not self.is_pooled():
+            return super().connect()
+        pool = self._current_pool()
+        lease = self._pool_lease
+        previous = lease
+        if lease is None or lease.pool is not pool or not pool.take_back(lease, self._pool_ref):
+            lease = pool.checkout(self._open_connection, self._pool_ref)
+        self._pool_lease = lease
+        self._pool_holding = True
+        self.track_checkout(pool.options.release)
+        if lease.state.initialized == self.timezone_name:
+            if lease is not previous:
+                self.prepare_pooled_connection(lease.connection)
+            self._adopt(lease)
+            return
+        # A new physical connection, or one set up for another time zone:
+        # Django's whole connect(), whose get_new_connection() is this lease.
+        self._pool_connecting = True
+        try:
+            super().connect()
+        except BaseException:
+            # A connection that failed its setup goes back now (closed), not
+            # whenever this wrapper happens to be closed.
+            if self._pool_holding:
+                self._release_pooled(discard="setup failed")
+                self.connection = None
+            raise
+        finally:
+            self._pool_connecting = False
+
+    def _adopt(self, lease: Lease) -> None:
+        # What Django's connect() leaves on a wrapper (django/db/backends/base/
+        # base.py, the same from 5.2 to 6.1; tests/wrapper/test_fast_path.py
+        # compares), for a connection whose per-connection setup already ran
+        # and which the pool returned in the configured autocommit mode.
+        self.in_atomic_block = False
+        self.savepoint_ids = []
+        self.atomic_blocks = []
+        self.needs_rollback = False
+        settings_dict = self.settings_dict
+        self.health_check_enabled = settings_dict["CONN_HEALTH_CHECKS"]
+        max_age = settings_dict["CONN_MAX_AGE"]
+        self.close_at = None if max_age is None else time.monotonic() + max_age
+        self.closed_in_transaction = False
+        self.errors_occurred = False
+        self.health_check_done = True
+        self.connection = lease.connection
+        autocommit = settings_dict["AUTOCOMMIT"]
+        self.autocommit = autocommit
+        if autocommit and self.run_commit_hooks_on_set_autocommit_on:
+            self.run_and_clear_commit_hooks()
+            self.run_commit_hooks_on_set_autocommit_on = False
+        connection_created.send(sender=self.__class__, connection=self)
+        self.run_on_commit = []
+
+    def _open_connection(self) -> tuple[Any, dict[str, Any]]:
+        # The pool's creator: the stock backend opens the physical connection
+        # (vendor setup included), with the parameters it reports.
+        params = self.get_connection_params()
+        try:
+            return super().get_new_connection(params), params
+        except self.Database.Error as err:
+            # Say which database; the driver's text never holds the password.
+            raise OperationalError(
+                f"database {self.alias!r}: cannot open a connection: {err}"
+            ) from err
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        if not self._pool_connecting:  # unpooled, or a direct call
+            return super().get_new_connection(conn_params)
+        connection = self._pool_lease.connection
+        self.prepare_pooled_connection(connection)
+        return connection
+
     def init_connection_state(self) -> None:
         # Once per physical connection, as Django's own pool does: the session
         # settings it makes (time zone, isolation level, SQL_AUTO_IS_NULL) stay
         # with the connection, and re-sending them would cost round trips on
         # every checkout (two on MySQL).
-        # Only a checkout skips it: a direct call (Django's tests make one)
-        # means "run it now". The time zone is what a wrapper may see
-        # differently (Django's tests delete its cached timezone_name and
-        # change TIME_ZONE), so the skip holds only for the same one; reading
-        # it also leaves the wrapper as the stock setup would.
-        pooled = self._pool_connection
+        # Only a checkout skips it: a direct call means "run it now". The
+        # skip holds only for the time zone it ran for.
+        lease = self._pool_lease if self._pool_holding else None
         time_zone = self.timezone_name
-        set_up = pooled is not None and pooled.info.get(INITIALIZED) == time_zone
-        if self._pool_connecting and set_up:
+        if self._pool_connecting and lease is not None and lease.state.initialized == time_zone:
             return
         super().init_connection_state()
-        if pooled is not None:
-            pooled.info[INITIALIZED] = time_zone
+        if lease is not None:
+            lease.state.initialized = time_zone
 
     def _set_autocommit(self, autocommit: bool) -> None:
         # Checked-in connections are already in the configured mode; asking
         # again costs mysqlclient a round trip (SET autocommit) per checkout.
-        if self._pool_connection is not None and (
-            self.pool_driver.autocommit(self.connection) == autocommit
-        ):
+        if self._pool_holding and self.pool_driver.autocommit(self.connection) == autocommit:
             return
         super()._set_autocommit(autocommit)
 
@@ -254,7 +315,8 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
     def close_if_unusable_or_obsolete(self) -> None:
         # Here Django closes a connection after an error only when is_usable()
         # said no, and errors_occurred is still set when it does.
-        self._judged("request end", super().close_if_unusable_or_obsolete)
+        if self.connection is not None:  # at every request start and end
+            self._judged("request end", super().close_if_unusable_or_obsolete)
 
     def _judged(self, judgement: str, close_if: Callable[[], None]) -> None:
         # Run one of Django's close_if_* methods with _close() knowing which.
@@ -266,7 +328,7 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
             self._pool_judging = None
 
     def _close(self) -> None:
-        if self._pool_connection is None:
+        if not self._pool_holding:
             return super()._close()
         # Closing inside atomic() leaves Django believing a transaction is
         # open; like the stock backend, really close the connection.
@@ -278,25 +340,42 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         )
         self._release_pooled(discard="unusable" if unusable else None)
         # The connection now belongs to the pool: nothing here may touch it
-        # again, even code that calls _close() and then close() (Django's own
-        # tests do), which would otherwise close it under its next borrower.
+        # again, even code that calls _close() and then close(), which would
+        # otherwise close it under its next borrower.
         self.connection = None
 
     def _release_pooled(self, *, discard: str | None) -> None:
-        pooled, self._pool_connection = self._pool_connection, None
+        lease = self._pool_lease
+        self._pool_holding = False
         self.untrack_checkout()
-        pool = self._pool
-        if self._pool_disconnected:
+        pool = lease.pool
+        if lease.disconnected:
             pool.mark_stale()
             discard = "disconnect"
         idle = self.autocommit and not self.in_atomic_block
-        pool.checkin(pooled, discard=discard, idle=idle, reset_session=self._session_reset(pool))
+        reset = self._session_reset(lease) if pool.options.reset_session else None
+        pool.checkin(lease, discard=discard, idle=idle, reset_session=reset)
 
-    def _session_reset(self, pool: DatabasePool):
-        hook = pool.options.reset_session
+    def _session_reset(self, lease: Lease) -> Callable[[Any], bool] | None:
+        hook = lease.pool.options.reset_session
         if hook is True:
-            return lambda connection: self.pool_driver.reset_session(connection, self.settings_dict)
+            # The parameters Django opened this connection with: credentials
+            # may come from OPTIONS (or an option file), not USER/PASSWORD.
+            params = lease.state.params or {}
+            return lambda connection: self.pool_driver.reset_session(connection, params)
         return hook or None
+
+    def return_to_pool(self) -> None:
+        """Give this thread's connection back now, judged as at the end of a request.
+
+        A connection that saw errors is checked with ``is_usable()`` and
+        discarded if it fails; one left with autocommit off is closed.
+        """
+        if self.connection is None:
+            return
+        self.close_if_unusable_or_obsolete()
+        if self.connection is not None:
+            self.close()
 
     def is_usable(self) -> bool:
         # Django's backends assume a connection; after a pooled _close() there
@@ -317,12 +396,13 @@ class _DisconnectAwareErrorWrapper(DatabaseErrorWrapper):
 
     def __exit__(self, exc_type, exc_value, traceback):
         wrapper = self.wrapper
-        if exc_value is not None and wrapper._pool_connection is not None:
+        if exc_value is not None and wrapper._pool_holding:
+            lease = wrapper._pool_lease
             try:
                 if wrapper.pool_driver.is_disconnect(exc_value, wrapper.connection):
-                    wrapper._pool_disconnected = True
+                    lease.disconnected = True
             except Exception:  # classification must never mask the real error
-                wrapper._pool_disconnected = True
+                lease.disconnected = True
         return super().__exit__(exc_type, exc_value, traceback)
 
 
@@ -340,10 +420,16 @@ def _detach_after_fork() -> None:
     # The forking thread's wrappers survive in the child; their connections
     # are the parent's. Forget them, as close() would, without closing.
     for wrapper in connections.all(initialized_only=True):
-        if getattr(wrapper, "_pool_connection", None) is None:
+        lease = getattr(wrapper, "_pool_lease", None)
+        if lease is None:
             continue
-        _inherited.append((wrapper._pool_connection, wrapper.connection))
-        wrapper._pool_connection = None
+        _inherited.append((lease, wrapper.connection))
+        holding = wrapper._pool_holding
+        wrapper._pool_lease = None
+        wrapper._pool_holding = False
+        wrapper._pool_cache = None
+        if not holding:
+            continue
         wrapper.untrack_checkout()
         wrapper.connection = None
         if wrapper.in_atomic_block:

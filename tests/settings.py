@@ -22,7 +22,13 @@ elif DRIVERS != "default":
 
 SECRET_KEY = "django-pool-tests"
 USE_TZ = True
-INSTALLED_APPS = ["django_pool", "tests.testapp"]
+INSTALLED_APPS = [
+    "django_pool",
+    "django.contrib.staticfiles",
+    "tests.testapp",
+    "debug_toolbar",  # its SQL panel wraps cursors (tests/wrapper/test_cursor_wrappers.py)
+]
+STATIC_URL = "/static/"
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 ROOT_URLCONF = "tests.asgi.urls"
 ALLOWED_HOSTS = ["*"]

@@ -48,6 +48,25 @@ def test_without_pre_ping_at_most_one_request_fails(server, configure_pool):
     assert stats["disconnects_num"] == failures
 
 
+@pytest.mark.parametrize("earlier", [1, 3])
+@pytest.mark.parametrize("pre_ping", [True, False])
+def test_a_session_killed_right_after_its_last_use_is_never_served(
+    server, configure_pool, earlier, pre_ping
+):
+    # Issue 11.1: the sessions die less than pre_ping_idle (0.5 s) after their
+    # last use, so no pre-ping is due; the socket, readable while idle, tells.
+    configure_pool(server.alias, pool_size=4, max_overflow=0, pre_ping=pre_ping)
+    used = hold_at_once(server.alias, earlier)
+    assert server.kill_all() == earlier
+
+    served, failures = requests(server.alias, 3)
+    assert failures == 0
+    assert not set(served) & used
+    stats = django_pool.get_stats(server.alias)[server.alias]
+    assert stats["invalidations_by_reason"] == {"dropped by the server": earlier}
+    assert stats["disconnects_num"] == 0
+
+
 def test_conn_health_checks_turns_pre_ping_on(server, configure_pool):
     configure_pool(server.alias, health_checks=True, pool_size=2, max_overflow=0, pre_ping_idle=0)
     killed = hold_at_once(server.alias, 2)

@@ -45,10 +45,8 @@ def test_jitter_takes_up_to_its_fraction_off_recycle(configure_pool):
     def grab(results):
         connection = connections["default"]
         connection.ensure_connection()
-        results.append(
-            connection._pool_connection.info["django_pool.recycle_at"]
-            - connection._pool_connection.info["django_pool.born"]
-        )
+        state = connection._pool_lease.state
+        results.append(state.recycle_at - state.born)
         all_holding.wait()
 
     threads = []

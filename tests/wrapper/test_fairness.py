@@ -20,22 +20,34 @@ def wait_for(condition, what, timeout=10.0):
         time.sleep(0.001)
 
 
-def test_gate_serves_waiters_in_arrival_order():
-    gate = FairGate(1)
-    assert gate.acquire(timeout=1)
-    order = []
+def gate_waiter(gate, order, name, slice_s=1.0, slices=None):
+    """A thread body: wait in *gate*'s line, note the order served, give the permit back."""
 
-    def waiter(name):
-        assert gate.acquire(timeout=10)
-        order.append(name)
-        gate.release()
+    def between_slices():
+        if slices is not None:
+            slices.append(name)
 
+    got, lease = gate.take(time.monotonic() + 10, between_slices, slice_s=slice_s)
+    assert got and lease is None  # a permit
+    order.append(name)
+    gate.release()
+
+
+@pytest.mark.parametrize("slice_s", [1.0, 0.01])
+def test_gate_serves_waiters_in_arrival_order(slice_s):
+    # With 0.01 s slices each waiter runs its housekeeping many times while
+    # it waits: it must keep its place in line all the same.
+    gate = FairGate(1, keep_idle=1)
+    assert gate.try_take() == (True, None)
+    order, slices = [], []
     threads = []
     for i, name in enumerate("abcde"):
-        thread = threading.Thread(target=waiter, args=(name,))
+        thread = threading.Thread(target=gate_waiter, args=(gate, order, name, slice_s, slices))
         thread.start()
         threads.append(thread)
         wait_for(lambda i=i: gate.waiting == i + 1, f"{name} to wait")
+    if slice_s < 1:
+        wait_for(lambda: set(slices) == set("abcde"), "every waiter to wait past a slice")
     gate.release()
     for thread in threads:
         thread.join()
@@ -43,12 +55,38 @@ def test_gate_serves_waiters_in_arrival_order():
 
 
 def test_gate_times_out_and_forgets_the_waiter():
-    gate = FairGate(1)
-    assert gate.acquire(timeout=1)
-    assert not gate.acquire(timeout=0.05)
+    gate = FairGate(1, keep_idle=1)
+    assert gate.try_take() == (True, None)
+    assert gate.take(time.monotonic() + 0.05, lambda: None, slice_s=0.01) == (False, None)
     assert gate.waiting == 0
     gate.release()
-    assert gate.acquire(timeout=0)  # the permit was not lost
+    assert gate.try_take() == (True, None)  # the permit was not lost
+
+
+def test_waiters_keep_their_place_across_slices(vendor, configure_pool):
+    # Issue 11.2: pool of 1 held for longer than a wait slice (1 s); four
+    # threads arrive one after another, each waiting more than a slice.
+    configure_pool(vendor, pool_size=1, max_overflow=0, timeout=20)
+    session_id(vendor)  # held by this thread
+    [pool] = django_pool.registry.pools(vendor)
+    order = []
+
+    def waiter(name):
+        session_id(vendor)
+        order.append(name)
+        connections[vendor].close()
+
+    threads = []
+    for i, name in enumerate("abcd"):
+        thread = threading.Thread(target=waiter, args=(name,))
+        thread.start()
+        threads.append(thread)
+        wait_for(lambda i=i: pool.status()["waiting"] == i + 1, f"{name} to wait")
+        time.sleep(0.6)  # arrivals 0.6 s apart: the first waits past two slices
+    connections[vendor].close()
+    for thread in threads:
+        thread.join()
+    assert order == list("abcd")
 
 
 def test_a_thread_returning_a_connection_cannot_take_it_back_before_a_waiter(

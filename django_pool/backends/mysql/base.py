@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import configparser
+import os
 from typing import Any
 
 from django.db.backends.mysql import base
@@ -17,6 +19,40 @@ from .creation import DatabaseCreation
 # error), 4031 disconnected for inactivity (MySQL 8), 1927 connection was
 # killed (MariaDB), 1053 server shutdown in progress.
 _DISCONNECT_CODES = frozenset({2006, 2013, 2014, 2045, 2055, 4031, 1927, 1053})
+
+
+def _account(params: dict[str, Any]) -> tuple[str, str, str]:
+    """Return (user, password, database) a connection was opened with.
+
+    Django's parameters hold them under mysqlclient's names, overridden by
+    OPTIONS (``user``, ``passwd``/``password``, ``db``/``database``); what
+    they lack comes from the option file the driver read.
+    """
+    found = _option_file(params)
+    user = params.get("user", found.get("user", ""))
+    password = params.get("password", params.get("passwd", found.get("password", "")))
+    database = params.get("database", params.get("db", found.get("database", "")))
+    return user, password, database
+
+
+def _option_file(params: dict[str, Any]) -> dict[str, str]:
+    # The same file and group mysqlclient read (read_default_file/_group).
+    path = params.get("read_default_file")
+    if not path:
+        return {}
+    parser = configparser.ConfigParser(allow_no_value=True, strict=False, interpolation=None)
+    try:
+        parser.read(os.path.expanduser(path))
+    except configparser.Error:
+        return {}
+    found: dict[str, str] = {}
+    for group in ("client", params.get("read_default_group") or "client"):
+        if parser.has_section(group):
+            for key in ("user", "password", "database"):
+                value = parser.get(group, key, fallback=None)
+                if value is not None:
+                    found[key] = value.strip().strip("'\"")
+    return found
 
 
 class MySQLDriver(Driver):
@@ -44,20 +80,27 @@ class MySQLDriver(Driver):
     def is_closed(self, connection: Any) -> bool:
         return not connection.open
 
+    def fileno(self, connection: Any) -> int | None:
+        if self.name == "pymysql":
+            # PyMySQL has no public accessor for its socket.
+            sock = getattr(connection, "_sock", None)
+            return sock.fileno() if sock is not None else None
+        return connection.fileno()
+
     def in_transaction(self, connection: Any) -> bool | None:
         # mysqlclient does not expose the server's status flags, and PyMySQL's
         # copy goes stale after a result set (INSERT ... RETURNING included):
         # neither can tell. The caller falls back on what Django knows.
         return None
 
-    def reset_session(self, connection: Any, settings_dict: dict[str, Any]) -> bool:
+    def reset_session(self, connection: Any, params: dict[str, Any]) -> bool:
         # COM_CHANGE_USER with the same account resets the session (variables,
         # temporary tables, locks, isolation level) and keeps the character
         # set. Only mysqlclient has it; with PyMySQL the connection is closed.
         change_user = getattr(connection, "change_user", None)
         if change_user is None:
             return False
-        change_user(settings_dict["USER"], settings_dict["PASSWORD"], settings_dict["NAME"])
+        change_user(*_account(params))
         return True
 
     def server_status(self, cursor: Any) -> dict[str, Any]:

@@ -70,7 +70,7 @@ class PostgreSQLDriver(Driver):
         else:
             connection.rollback()
 
-    def reset_session(self, connection: Any, settings_dict: dict[str, Any]) -> bool:
+    def reset_session(self, connection: Any, params: dict[str, Any]) -> bool:
         # DISCARD ALL: RESET ALL, SET SESSION AUTHORIZATION DEFAULT (undoes SET
         # ROLE), drops temporary tables, releases advisory locks, deallocates
         # prepared statements. It refuses to run inside a transaction block.

@@ -38,10 +38,13 @@ class SQLiteDriver(Driver):
             return True
         return False
 
+    def fileno(self, connection: Any) -> int | None:
+        return None  # no server, no socket
+
     def in_transaction(self, connection: Any) -> bool | None:
         return connection.in_transaction
 
-    def reset_session(self, connection: Any, settings_dict: dict[str, Any]) -> bool:
+    def reset_session(self, connection: Any, params: dict[str, Any]) -> bool:
         # No server session. What a borrower can leave behind is temporary
         # tables and attached databases: close such a connection.
         return False

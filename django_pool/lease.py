@@ -1,0 +1,154 @@
+"""Lease and ConnectionState: per-loan and per-connection state, kept apart.
+
+SQLAlchemy splits the same way: ``_ConnectionRecord`` lives as long as a
+physical connection, ``_ConnectionFairy`` as long as one checkout.
+
+* :class:`ConnectionState` is what django-pool knows of one physical
+  connection (when it was opened, when to recycle it, whether Django's setup
+  ran on it). It lives in the SQLAlchemy record's ``info`` dict, which
+  SQLAlchemy clears when the connection is replaced.
+* :class:`Lease` is one physical connection taken out of SQLAlchemy's pool.
+  With a ``queue`` or ``lifo`` pool it lasts as long as the connection: Django
+  checkouts borrow it one after another, and between them it is parked in
+  the gate, where the thread that used it last takes it back first and any
+  other thread may take it when no connection is free. With the other pool
+  classes there is one lease per checkout.
+
+Who holds a lease is one attribute, :attr:`Lease.loan`, so that housekeeping
+in other threads reads a consistent view without a lock, and ``fork`` and
+dead-thread handling have one thing to reset.
+"""
+
+from __future__ import annotations
+
+import select
+import threading
+import traceback
+import weakref
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from sqlalchemy.pool import PoolProxiedConnection
+
+    from .driver import Driver
+    from .pool import DatabasePool
+
+__all__ = ["ConnectionState", "Lease", "Loan"]
+
+# Frames of these packages are not "where the connection was checked out".
+_OWN_FRAMES = ("/django_pool/", "/django/", "/sqlalchemy/", "/asgiref/", "/threading.py")
+
+
+class ConnectionState:
+    """What django-pool knows of one physical connection."""
+
+    __slots__ = ("_poller", "born", "connection", "initialized", "params", "recycle_at", "returned")
+
+    def __init__(
+        self, connection: Any, born: float, recycle_at: float, params: dict[str, Any] | None
+    ) -> None:
+        #: The DB-API connection.
+        self.connection = connection
+        #: ``time.monotonic()`` when it was opened.
+        self.born = born
+        #: ``time.monotonic()`` after which it is replaced.
+        self.recycle_at = recycle_at
+        #: The parameters Django opened it with (secrets included: never log them).
+        self.params = params
+        #: The time zone Django's per-connection setup ran for; None: not run.
+        self.initialized: str | None = None
+        #: ``time.monotonic()`` of its last return to the pool.
+        self.returned = born
+        self._poller: Any = None
+
+    def hung_up(self, driver: Driver) -> bool:
+        """Return whether the server may have closed this idle connection, without I/O.
+
+        A server that ends a session (kill, restart, idle timeout, failover)
+        closes its socket, which becomes readable while no request is
+        outstanding (urllib3's ``wait_for_read`` is the model). Readable can
+        also mean a notice the server pushed: only a round trip can tell. One
+        ``poll()`` system call, on a poller made once per connection.
+        """
+        poller = self._poller
+        if poller is None:
+            poller = self._poller = _poller_for(driver.fileno(self.connection))
+        return bool(poller.poll(0))
+
+
+class _NoSocket:
+    """The poller of a connection without a socket (SQLite): never readable."""
+
+    @staticmethod
+    def poll(timeout: float) -> list[Any]:
+        return []
+
+
+def _poller_for(fd: int | None) -> Any:
+    if fd is None or fd < 0 or not hasattr(select, "poll"):
+        return _NoSocket
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    return poller
+
+
+class Loan(NamedTuple):
+    """Who borrows a lease: a holder in a thread; reused while they stay the same."""
+
+    holder: weakref.ref[Any]
+    thread: threading.Thread
+    ident: int
+    site: traceback.StackSummary | None
+
+    def holder_gone(self) -> bool:
+        """Return whether nobody can give this loan back: thread ended or wrapper collected."""
+        return not self.thread.is_alive() or self.holder() is None
+
+    def where(self) -> str:
+        """Return the innermost application frame of the checkout, or '?'."""
+        for frame in reversed(self.site or ()):
+            if not any(part in frame.filename for part in _OWN_FRAMES):
+                return f"{frame.filename}:{frame.lineno} in {frame.name}"
+        return "?"
+
+
+class Lease:
+    """One physical connection out of SQLAlchemy's pool, lent to Django checkouts."""
+
+    __slots__ = (
+        "claimed",
+        "connection",
+        "disconnected",
+        "fairy",
+        "loan",
+        "last_loan",
+        "parked",
+        "pool",
+        "queued",
+        "since",
+        "state",
+        "warned",
+    )
+
+    def __init__(self, pool: DatabasePool, fairy: PoolProxiedConnection, state: ConnectionState):
+        self.pool = pool
+        self.fairy = fairy
+        #: The raw DB-API connection Django works on.
+        self.connection = fairy.driver_connection
+        self.state = state
+        #: The current checkout's borrower; None while parked.
+        self.loan: Loan | None = None
+        #: The last borrower, reused when the same one borrows again.
+        self.last_loan: Loan | None = None
+        #: ``time.monotonic()`` when the current checkout began.
+        self.since = 0.0
+        #: Parked in the gate, free for anybody (changed under the gate's lock).
+        self.parked = False
+        #: Listed in the gate's idle deque (changed under the gate's lock).
+        self.queued = False
+        #: Taken over by housekeeping, which will close it (under the pool's lock).
+        self.claimed = False
+        #: A disconnect-class error was seen during the current checkout.
+        self.disconnected = False
+        #: The loan already reported as held too long.
+        self.warned: Loan | None = None
