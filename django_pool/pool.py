@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import event, exc
 from sqlalchemy.pool import Pool, PoolProxiedConnection, QueuePool
 
+from . import signals
 from .config import PoolOptions
 from .driver import Driver
 from .errors import PoolTimeout
@@ -184,6 +185,8 @@ class DatabasePool:
             threading.current_thread(), weakref.ref(connection), now, site
         )
         self.stats.checked_out(now - started)
+        if signals.connection_checked_out.receivers:
+            signals.send_checked_out(self, connection.driver_connection, now - started)
         if self.options.leak_threshold:
             self._warn_of_leaks(now)
         if logger.isEnabledFor(logging.DEBUG):
@@ -224,6 +227,8 @@ class DatabasePool:
                 loan.owner.name,
             )
             self.stats.invalidated("thread ended")
+            if signals.connection_discarded.receivers:
+                signals.send_discarded(self, connection.driver_connection, "thread ended")
             # Closes it and gives its place back (the checkin event follows).
             with contextlib.suppress(Exception):
                 connection.invalidate()
@@ -257,6 +262,8 @@ class DatabasePool:
             else:
                 logger.debug("database %r: closing a returned connection: %s", self.alias, reason)
                 self.stats.invalidated(reason)
+                if signals.connection_discarded.receivers:
+                    signals.send_discarded(self, connection.driver_connection, reason)
                 connection.invalidate()
         finally:
             connection.close()
@@ -454,6 +461,8 @@ class DatabasePool:
             jitter = random.uniform(0, self.options.recycle_jitter)  # noqa: S311 - not crypto
             record.info[_RECYCLE_AT] = now + recycle * (1 - jitter)
         logger.debug("database %r: new connection (%s)", self.alias, self.driver.name)
+        if signals.connection_opened.receivers:
+            signals.send_opened(self, dbapi_connection)
 
     def _on_checkout(self, dbapi_connection, record, proxy) -> None:
         # Raising DisconnectionError makes SQLAlchemy close this connection
@@ -465,14 +474,20 @@ class DatabasePool:
         # own tests close a finished thread's): free to see, fatal to lend.
         if self.driver.is_closed(dbapi_connection):
             self.stats.invalidated("closed")
+            if signals.connection_discarded.receivers:
+                signals.send_discarded(self, dbapi_connection, "closed")
             raise exc.DisconnectionError("closed while in the pool")
         if info.get(_BORN, 0.0) <= self._stale_before:
             self.stats.invalidated("opened before a disconnect")
+            if signals.connection_discarded.receivers:
+                signals.send_discarded(self, dbapi_connection, "opened before a disconnect")
             raise exc.DisconnectionError("opened before a disconnect was seen")
         now = time.monotonic()
         if now >= info.get(_RECYCLE_AT, float("inf")):
             self.stats.bump(PoolStats.RECYCLES_NUM)
             self.stats.invalidated("recycled")
+            if signals.connection_discarded.receivers:
+                signals.send_discarded(self, dbapi_connection, "recycled")
             logger.debug("database %r: recycling a connection", self.alias)
             raise exc.DisconnectionError("recycle time reached")
         if self.pre_ping and now - info.get(_RETURNED, 0.0) >= self.options.pre_ping_idle:
@@ -481,6 +496,8 @@ class DatabasePool:
             except Exception as err:
                 self.stats.bump(PoolStats.PINGS_FAILED)
                 self.stats.invalidated("pre-ping failed")
+                if signals.connection_discarded.receivers:
+                    signals.send_discarded(self, dbapi_connection, "pre-ping failed")
                 logger.info("database %r: pre-ping failed: %s", self.alias, type(err).__name__)
                 raise exc.DisconnectionError("pre-ping failed") from err
 
@@ -492,6 +509,8 @@ class DatabasePool:
         if loan is not None:
             held = time.monotonic() - loan.since
             self.stats.checked_in(held)
+            if signals.connection_checked_in.receivers:
+                signals.send_checked_in(self, dbapi_connection, held)
             threshold = self.options.leak_threshold
             if threshold and held > threshold:
                 self._report_leak(loan, held, returned=True)
@@ -514,4 +533,6 @@ class DatabasePool:
         )
         if self.options.reset_session or not self._clean(dbapi_connection, idle=False):
             self.stats.invalidated("garbage collected")
+            if signals.connection_discarded.receivers:
+                signals.send_discarded(self, dbapi_connection, "garbage collected")
             record.invalidate()
