@@ -13,10 +13,3 @@ def query(request, alias):
 
 
 urlpatterns = [path("query/<str:alias>/", query)]
-
-try:
-    from debug_toolbar.toolbar import debug_toolbar_urls
-except ImportError:  # the toolbar tests skip without it
-    pass
-else:
-    urlpatterns += debug_toolbar_urls()
