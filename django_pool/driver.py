@@ -61,10 +61,6 @@ class Driver:
         """
         return False
 
-    def closed_error(self) -> Exception:
-        """Return the error for using a connection already given back."""
-        return RuntimeError("this pooled connection was closed (returned to its pool)")
-
     def server_status(self, cursor: Any) -> dict[str, Any]:
         """Return the server's view of this database, read through *cursor*.
 
