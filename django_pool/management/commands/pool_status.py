@@ -18,8 +18,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connections
 
 import django_pool
-from django_pool.checks import ENGINE_PREFIX
 from django_pool.config import PoolOptions
+from django_pool.rules import pooled_aliases
 
 
 class Command(BaseCommand):
@@ -38,15 +38,11 @@ class Command(BaseCommand):
         parser.add_argument("--count", type=int, help="with --watch: stop after this many")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        aliases = (
-            [options["database"]]
-            if options["database"]
-            else [
-                alias
-                for alias in connections
-                if str(connections.settings[alias]["ENGINE"]).startswith(ENGINE_PREFIX)
-            ]
+        aliases = pooled_aliases(
+            connections.settings, [options["database"]] if options["database"] else None
         )
+        if options["database"] and not aliases:
+            raise CommandError(f"Database {options['database']!r} is not pooled by django-pool.")
         if not aliases:
             raise CommandError("No database uses a django_pool ENGINE.")
         shown = 0
