@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	bash scripts/system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[psycopg,psycopg2,mysqlclient,pymysql,test]"
+	$(BIN)/pip install --quiet -e ".[psycopg,psycopg2,mysqlclient,pymysql,test,lint]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -51,6 +51,8 @@ conformance-full: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check django_pool tests
 	$(BIN)/ruff format --check django_pool tests
+	$(BIN)/mypy
+	$(BIN)/python scripts/check_wheel.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -18,6 +18,7 @@ from django.db.utils import load_backend
 from .config import PoolOptions
 from .release import check_vendor
 from .rules import pooled_aliases, problems_in
+from .wrapper import PooledDatabaseWrapperMixin
 
 __all__ = ["check_server", "check_settings", "register"]
 
@@ -66,6 +67,8 @@ def check_server(app_configs=None, databases=None, **kwargs: Any) -> list[checks
     warnings: list[checks.CheckMessage] = []
     for alias in pooled_aliases(settings.DATABASES, databases or ()):
         connection = connections[alias]
+        if not isinstance(connection, PooledDatabaseWrapperMixin):
+            continue  # its class was replaced after the settings were read
         try:
             options = PoolOptions.from_settings(alias, connection.settings_dict)
             with connection.cursor() as cursor:

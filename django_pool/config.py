@@ -11,15 +11,31 @@ from __future__ import annotations
 import difflib
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 from sqlalchemy import pool as sa_pool
 
-__all__ = ["GLOBAL_SETTINGS", "POOL_CLASSES", "RELEASE_POINTS", "PoolOptions", "parse_options"]
+__all__ = [
+    "GLOBAL_SETTINGS",
+    "POOL_CLASSES",
+    "RELEASE_POINTS",
+    "PoolOptions",
+    "ReleasePoint",
+    "ResetOnReturn",
+    "SessionReset",
+    "parse_options",
+]
+
+#: ``POOL['release']``: when a Django connection goes back to its pool.
+ReleasePoint: TypeAlias = Literal["request", "transaction"]
+#: ``POOL['reset_on_return']``: what to do with a transaction left open.
+ResetOnReturn: TypeAlias = Literal["rollback", "commit"] | None
+#: ``POOL['reset_session']``: off, the vendor's reset, or a hook taking the driver connection.
+SessionReset: TypeAlias = bool | Callable[[Any], bool]
 
 #: Global settings (of the packages django-pool replaces) that shape a pool.
 GLOBAL_SETTINGS = (
@@ -48,10 +64,8 @@ _HONOURED: dict[type[sa_pool.Pool], set[str]] = {
     sa_pool.SingletonThreadPool: {"pool_size"},
 }
 
-_RESET_ON_RETURN = ("rollback", "commit", None)
-
 #: When a connection may go back to the pool, as ``POOL['release']`` accepts it.
-RELEASE_POINTS = ("request", "transaction")
+RELEASE_POINTS: tuple[ReleasePoint, ...] = ("request", "transaction")
 
 
 @dataclass(frozen=True)
@@ -88,13 +102,13 @@ class PoolOptions:
     #: What to do with a transaction still open when a connection comes back:
     #: ``"rollback"``, ``"commit"`` (dangerous: commits half-done work) or
     #: ``None`` (close such a connection instead of pooling it).
-    reset_on_return: str | None = "rollback"
+    reset_on_return: ResetOnReturn = "rollback"
     #: Undo session state (``SET ROLE``, ``search_path``, temporary tables,
     #: advisory locks, session variables) when a connection comes back:
     #: ``True`` for the vendor's reset (PostgreSQL ``DISCARD ALL``, MySQL
     #: ``COM_CHANGE_USER`` on mysqlclient), a callable taking the driver
     #: connection, or its dotted path. Costs a round trip per request.
-    reset_session: Any = False
+    reset_session: SessionReset = False
     #: Seconds after which a connection still lent out is reported: a WARNING
     #: with the stack that checked it out, and ``PoolTimeout`` lists who holds
     #: connections. ``None`` (off) costs nothing; on, each checkout records
@@ -105,7 +119,7 @@ class PoolOptions:
     #: is idle: after each statement in autocommit mode, and at the end of
     #: the outermost ``atomic()``. Session state set outside ``atomic()``
     #: does not survive to the next statement. PostgreSQL and MySQL only.
-    release: str = "request"
+    release: ReleasePoint = "request"
 
     @classmethod
     def from_settings(cls, alias: str, settings_dict: Mapping[str, Any]) -> PoolOptions:
@@ -308,16 +322,15 @@ def _flag(where: str, value: Any) -> bool | None:
     return value
 
 
-def _reset_on_return(where: str, value: Any) -> str | None:
+def _reset_on_return(where: str, value: Any) -> ResetOnReturn:
     # SQLAlchemy accepts True for "rollback" and False for None; so do we.
-    if value is True:
+    if value is None or value is False:
+        return None
+    lowered = value.lower() if isinstance(value, str) else value
+    if value is True or lowered == "rollback":
         return "rollback"
-    if value is False:
-        return None
-    if isinstance(value, str) and value.lower() in _RESET_ON_RETURN:
-        return value.lower()
-    if value is None:
-        return None
+    if lowered == "commit":
+        return "commit"
     raise ImproperlyConfigured(
         f"{where} is improperly configured to {value!r}. Use 'rollback', 'commit' or None."
     )
@@ -341,7 +354,7 @@ def _idle_seconds(where: str, value: Any) -> float:
     return _seconds(where, value)
 
 
-def _reset_session(where: str, value: Any) -> Any:
+def _reset_session(where: str, value: Any) -> SessionReset:
     if value is None or isinstance(value, bool) or callable(value):
         return bool(value) if value is None or isinstance(value, bool) else value
     if isinstance(value, str):
@@ -359,9 +372,11 @@ def _reset_session(where: str, value: Any) -> Any:
     )
 
 
-def _release(where: str, value: Any) -> str:
-    if isinstance(value, str) and value.lower() in RELEASE_POINTS:
-        return value.lower()
+def _release(where: str, value: Any) -> ReleasePoint:
+    lowered = value.lower() if isinstance(value, str) else None
+    for point in RELEASE_POINTS:
+        if lowered == point:
+            return point
     raise ImproperlyConfigured(
         f"{where} is improperly configured to {value!r}. "
         f"Use {' or '.join(map(repr, RELEASE_POINTS))}."

@@ -9,27 +9,42 @@ once, lent ones when they come back ("disconnect" the database).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.db import connections
 
 from . import registry
 
+if TYPE_CHECKING:  # Django's idiom for mixins: typed against what they mix into
+    from django.db.backends.base.creation import BaseDatabaseCreation
+
+    class _CreationBase(BaseDatabaseCreation):
+        # Django's private steps this mixin extends, which django-stubs omits.
+        def _get_test_db_name(self) -> str: ...
+        def _create_test_db(self, verbosity: int, autoclobber: bool, keepdb: bool = ...) -> Any: ...
+        def _clone_test_db(self, suffix: str, verbosity: int, keepdb: bool = ...) -> None: ...
+        def _destroy_test_db(self, test_database_name: str, verbosity: int) -> None: ...
+
+else:
+    _CreationBase = object
+
 __all__ = ["PooledCreationMixin"]
 
 
-class PooledCreationMixin:
+class PooledCreationMixin(_CreationBase):
     """Mix into a Django ``DatabaseCreation`` class, first."""
 
-    def _create_test_db(self, verbosity, autoclobber, keepdb=False):
+    def _create_test_db(self, verbosity: int, autoclobber: bool, keepdb: bool = False) -> Any:
         # An old test database of that name may be dropped and created again.
         disconnect_database(self._get_test_db_name())
         return super()._create_test_db(verbosity, autoclobber, keepdb)
 
-    def _clone_test_db(self, suffix, verbosity, keepdb=False):
+    def _clone_test_db(self, suffix: str, verbosity: int, keepdb: bool = False) -> None:
         disconnect_database(self.connection.settings_dict["NAME"])
         disconnect_database(self.get_test_db_clone_settings(suffix)["NAME"])
         return super()._clone_test_db(suffix, verbosity, keepdb)
 
-    def _destroy_test_db(self, test_database_name, verbosity):
+    def _destroy_test_db(self, test_database_name: str, verbosity: int) -> None:
         disconnect_database(test_database_name)
         return super()._destroy_test_db(test_database_name, verbosity)
 

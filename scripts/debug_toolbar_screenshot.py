@@ -63,6 +63,8 @@ urlpatterns: list = []  # filled once Django is set up (the toolbar's URLs need 
 
 
 def configure() -> None:
+    """Configure Django: two pooled SQLite databases, the toolbar with PoolPanel."""
+
     def database(name: str, **pool) -> dict:
         return {
             "ENGINE": "django_pool.backends.sqlite3",
@@ -83,7 +85,9 @@ def configure() -> None:
         STATIC_URL="/static/",
         DATABASES={
             "default": database("shop", pool_size=5, max_overflow=10),
-            "reports": database("reports", pool_size=2, max_overflow=0, recycle=0.5, recycle_jitter=0),
+            "reports": database(
+                "reports", pool_size=2, max_overflow=0, recycle=0.5, recycle_jitter=0
+            ),
         },
         DEBUG_TOOLBAR_PANELS=[
             "debug_toolbar.panels.timer.TimerPanel",

@@ -20,6 +20,7 @@ from django.db import DatabaseError, connections
 import django_pool
 from django_pool.config import PoolOptions
 from django_pool.rules import pooled_aliases
+from django_pool.wrapper import PooledDatabaseWrapperMixin
 
 
 class Command(BaseCommand):
@@ -62,6 +63,8 @@ class Command(BaseCommand):
     def inspect(self, alias: str) -> dict[str, Any]:
         """Return what is known of *alias*'s pool."""
         connection = connections[alias]
+        if not isinstance(connection, PooledDatabaseWrapperMixin):
+            raise CommandError(f"Database {alias!r} is not pooled by django-pool.")
         settings_dict = connection.settings_dict
         options = PoolOptions.from_settings(alias, settings_dict)
         report: dict[str, Any] = {
