@@ -63,6 +63,7 @@ class return_connections(ContextDecorator):
             connection.close()
 
 
-#: The former name of :class:`return_connections`, kept so that code using it
-#: keeps working. "Release" is the word of ``POOL["release"]`` only.
 release_connections = return_connections
+"""The former name of :class:`return_connections`, kept so that code using it
+keeps working. "Release" is the word of ``POOL["release"]`` only.
+"""

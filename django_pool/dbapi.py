@@ -68,8 +68,8 @@ class PooledModule:
     ) -> None:
         self._module = module
         self._options = options
-        #: Whether a thread's ``connect()`` returns the connection it already holds.
         self.use_threadlocal = use_threadlocal
+        """Whether a thread's ``connect()`` returns the connection it already holds."""
         self._pools: dict[str, DatabasePool] = {}
         self._lock = threading.Lock()
         self._pid = os.getpid()

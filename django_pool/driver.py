@@ -16,8 +16,8 @@ __all__ = ["Driver"]
 class Driver:
     """PEP 249 defaults; override per vendor."""
 
-    #: Human name for log lines.
     name = "dbapi"
+    """Human name for log lines."""
 
     def ping(self, connection: Any) -> None:
         """Make one round trip; raise if the connection is dead.

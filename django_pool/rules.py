@@ -29,12 +29,12 @@ __all__ = [
 class SettingsProblem:
     """One refused setting: its check id, what is wrong, and what to do."""
 
-    #: The system check id, ``django_pool.E001`` or ``django_pool.E002``.
     id: str
-    #: What is wrong, naming the alias and the setting.
+    """The system check id, ``django_pool.E001`` or ``django_pool.E002``."""
     message: str
-    #: What to do about it.
+    """What is wrong, naming the alias and the setting."""
     hint: str
+    """What to do about it."""
 
     def __str__(self) -> str:
         return f"{self.message} {self.hint}"

@@ -46,40 +46,44 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: A physical connection was opened, once per connection: the place for
-#: per-connection setup (session parameters, prepared statements).
-#:
-#: Arguments: ``alias``, ``connection``. It is sent before Django's own
-#: per-connection setup (time zone, autocommit, isolation level), on the
-#: connection as the driver made it: leave no transaction open (commit what
-#: you ran, unless the driver is in autocommit mode). Django's
-#: ``connection_created`` is the wrong place for such setup with a pool: it is
-#: sent at every checkout.
 connection_opened = Signal()
+"""A physical connection was opened, once per connection: the place for
+per-connection setup (session parameters, prepared statements).
 
-#: A connection was lent out, once per checkout.
-#:
-#: Arguments: ``alias``, ``connection``, ``waited`` (seconds the checkout
-#: took, waiting for a free connection and opening one included).
+Arguments: ``alias``, ``connection``. It is sent before Django's own
+per-connection setup (time zone, autocommit, isolation level), on the
+connection as the driver made it: leave no transaction open (commit what
+you ran, unless the driver is in autocommit mode). Django's
+``connection_created`` is the wrong place for such setup with a pool: it is
+sent at every checkout.
+"""
+
 connection_checked_out = Signal()
+"""A connection was lent out, once per checkout.
 
-#: A connection came back, once per checkout (garbage-collected ones included).
-#:
-#: Arguments: ``alias``, ``connection`` (``None`` when it was discarded on the
-#: way back: :data:`connection_discarded` was sent just before), ``held``
-#: (seconds it was lent out).
+Arguments: ``alias``, ``connection``, ``waited`` (seconds the checkout
+took, waiting for a free connection and opening one included).
+"""
+
 connection_checked_in = Signal()
+"""A connection came back, once per checkout (garbage-collected ones included).
 
-#: A connection is closed instead of being reused.
-#:
-#: Arguments: ``alias``, ``connection`` (not to be used: it may be dead or
-#: closed already), ``reason``: the same words as ``get_stats()``'s
-#: ``invalidations_by_reason``: ``"recycled"``, ``"disconnect"``,
-#: ``"pre-ping failed"``, ``"closed"``, ``"opened before a disconnect"``,
-#: ``"unusable"``, ``"closed inside atomic()"``, ``"setup failed"``,
-#: ``"could not be cleaned"``, ``"session not reset"``, ``"pool retired"``,
-#: ``"thread ended"``, ``"garbage collected"``.
+Arguments: ``alias``, ``connection`` (``None`` when it was discarded on the
+way back: :data:`connection_discarded` was sent just before), ``held``
+(seconds it was lent out).
+"""
+
 connection_discarded = Signal()
+"""A connection is closed instead of being reused.
+
+Arguments: ``alias``, ``connection`` (not to be used: it may be dead or
+closed already), ``reason``: the same words as ``get_stats()``'s
+``invalidations_by_reason``: ``"recycled"``, ``"disconnect"``,
+``"pre-ping failed"``, ``"closed"``, ``"opened before a disconnect"``,
+``"unusable"``, ``"closed inside atomic()"``, ``"setup failed"``,
+``"could not be cleaned"``, ``"session not reset"``, ``"pool retired"``,
+``"thread ended"``, ``"garbage collected"``.
+"""
 
 
 # The pool's side: each call is guarded by ``if <signal>.receivers:`` at its
