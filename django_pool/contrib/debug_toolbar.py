@@ -140,6 +140,9 @@ class PoolPanel(Panel):
     """Per alias: checkouts (new or reused, wait, held), discards, and the pool's gauges."""
 
     title = _("Connection pools")
+    # Async views reach the ORM through sync_to_async, which carries the
+    # request's context (and so the recording) into the thread it runs in.
+    is_async = True
 
     _token: Any = None
     _own: _Recording | None = None
