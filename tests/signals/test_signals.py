@@ -284,8 +284,9 @@ def test_no_receiver_means_no_send():
 
 def test_with_no_receiver_the_pool_runs_a_handful_of_instructions_more():
     cost = measure_signal_cost(rounds=3, n=200)
-    # Two guards of four instructions (load, two attributes, jump) per cycle;
-    # a function call in their place would show here.
-    assert cost["guard_opcodes"] <= 8
+    # Two guards of four instructions (load, two attributes, jump; Python
+    # 3.13 adds a TO_BOOL) per cycle; a function call in their place would
+    # show here.
+    assert cost["guard_opcodes"] <= 10
     assert cost["guard_opcodes"] / cost["cycle_opcodes"] < 0.01
     assert cost["no_receiver_us"] > 0 and cost["noop_receiver_us"] > 0
