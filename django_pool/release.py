@@ -40,21 +40,29 @@ def check_vendor(alias: str, vendor: str, release: str) -> None:
 
 
 class _Checkout:
-    """The cursors still open on one checkout of one wrapper."""
+    """The driver cursors still open on one checkout of one wrapper, by id()."""
 
     __slots__ = ("cursors",)
 
     def __init__(self) -> None:
-        self.cursors = 0
+        self.cursors: set[int] = set()
 
 
 class _CountedCursor:
-    """Mixed into Django's cursor wrapper: counts itself open until closed."""
+    """Mixed into Django's cursor wrapper: its driver cursor counts as open until closed.
 
-    def __init__(self, cursor: Any, db: Any, checkout: _Checkout) -> None:
+    Counted by driver cursor, not by wrapper: a tool that wraps the same driver
+    cursor again (django-debug-toolbar's SQL panel builds ``type(wrapper)(cursor,
+    db)``, pitfall 29) neither counts it twice nor leaves it open for ever.
+    """
+
+    def __init__(self, cursor: Any, db: Any, checkout: _Checkout | None = None) -> None:
         super().__init__(cursor, db)
+        if checkout is None:  # a re-wrap: the checkout it is made in
+            checkout = db._pool_checkout
         self._pool_checkout: _Checkout | None = checkout
-        checkout.cursors += 1
+        if checkout is not None:
+            checkout.cursors.add(id(cursor))
 
     def close(self) -> None:
         try:
@@ -62,7 +70,7 @@ class _CountedCursor:
         finally:
             checkout, self._pool_checkout = self._pool_checkout, None
             if checkout is not None:  # closing twice counts once
-                checkout.cursors -= 1
+                checkout.cursors.discard(id(self.cursor))
                 self.db.release_if_idle(checkout)
 
 

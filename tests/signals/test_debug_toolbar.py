@@ -38,7 +38,13 @@ def toolbar(request):
                 {"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}
             ],
             ROOT_URLCONF="tests.signals.toolbar_urls",
-            DEBUG_TOOLBAR_PANELS=["debug_toolbar.panels.timer.TimerPanel", PANEL],
+            # The SQL panel wraps the backend's cursors too (pitfall 29): with release
+            # "transaction", both count and close the same cursors.
+            DEBUG_TOOLBAR_PANELS=[
+                "debug_toolbar.panels.timer.TimerPanel",
+                "debug_toolbar.panels.sql.SQLPanel",
+                PANEL,
+            ],
             DEBUG_TOOLBAR_CONFIG={
                 "IS_RUNNING_TESTS": False,
                 "SHOW_TOOLBAR_CALLBACK": "tests.signals.toolbar_urls.always",
