@@ -1,5 +1,7 @@
 # make demo: create .venv, install, run the benchmark on embedded SQLite.
-# make test: create .venv, install, run the whole suite (both driver sets).
+# make test: create .venv, install, lint, build the docs site, run the whole suite (both driver sets).
+# make docs: the MkDocs site (docs/ and README.md, API reference from the docstrings) into site/;
+# --strict: a broken link, a bad anchor or an undocumented public name fails it.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,19 +10,19 @@ STAMP := $(VENV)/.installed
 # Django's own suite, stock ENGINE vs django-pool ENGINE (docs/conformance.md).
 CONFORMANCE_APPS ?= backends servers basic transactions transaction_hooks select_for_update multiple_database
 
-.PHONY: demo test test-default test-alt lint conformance conformance-full clean
+.PHONY: demo test test-default test-alt lint docs conformance conformance-full clean
 
 $(STAMP): pyproject.toml scripts/system-deps.sh
 	bash scripts/system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[psycopg,psycopg2,mysqlclient,pymysql,test]"
+	$(BIN)/pip install --quiet -e ".[psycopg,psycopg2,mysqlclient,pymysql,test,lint,docs]"
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m django_pool bench
 
-test: $(STAMP) lint test-default test-alt conformance
+test: $(STAMP) lint docs test-default test-alt conformance
 
 test-default: $(STAMP)
 	$(BIN)/python -m pytest
@@ -48,9 +50,14 @@ conformance-full: $(STAMP)
 	done; \
 	exit $$status
 
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 lint: $(STAMP)
 	$(BIN)/ruff check django_pool tests
 	$(BIN)/ruff format --check django_pool tests
+	$(BIN)/mypy
+	$(BIN)/python scripts/check_wheel.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -40,7 +40,7 @@ def activate(databases: dict[str, dict] | None = None) -> list[str]:
     if databases is None:
         databases = settings.DATABASES
     for alias, settings_dict in databases.items():
-        twin = TWINS.get(settings_dict.get("ENGINE"))
+        twin = TWINS.get(str(settings_dict.get("ENGINE", "")))
         if twin is None or settings_dict.get("POOL") is False:
             continue
         if alias in {c.alias for c in connections.all(initialized_only=True)}:

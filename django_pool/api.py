@@ -9,7 +9,7 @@ from django.db import connections
 
 from . import registry
 
-__all__ = ["dispose", "get_stats", "pop_stats", "release_connections"]
+__all__ = ["dispose", "get_stats", "pop_stats", "release_connections", "return_connections"]
 
 
 def get_stats(alias: str | None = None) -> dict[str, dict[str, Any]]:
@@ -41,21 +41,21 @@ def dispose(alias: str | None = None) -> int:
     return registry.retire(alias=alias)
 
 
-class release_connections(ContextDecorator):
+class return_connections(ContextDecorator):
     """Return the calling thread's connections to their pools on exit.
 
     Use it around work done outside Django's request cycle (threads, Celery
     tasks, management commands), where no ``request_finished`` signal gives
     connections back::
 
-        @release_connections()
+        @return_connections()
         def task(): ...
 
-        with release_connections():
+        with return_connections():
             ...
     """
 
-    def __enter__(self) -> release_connections:
+    def __enter__(self) -> return_connections:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -67,3 +67,9 @@ class release_connections(ContextDecorator):
                 return_to_pool()
             else:
                 connection.close()
+
+
+release_connections = return_connections
+"""The former name of :class:`return_connections`, kept so that code using it
+keeps working. "Release" is the word of ``POOL["release"]`` only.
+"""

@@ -17,10 +17,10 @@ from django.db.utils import load_backend
 
 from .config import PoolOptions
 from .release import check_vendor
+from .rules import pooled_aliases, problems_in
+from .wrapper import PooledDatabaseWrapperMixin
 
 __all__ = ["check_server", "check_settings", "register"]
-
-ENGINE_PREFIX = "django_pool.backends."
 
 
 def register() -> None:
@@ -29,38 +29,16 @@ def register() -> None:
     checks.register(check_server, checks.Tags.database)  # only with --database
 
 
-def _pooled_aliases(databases=None) -> list[str]:
-    return [
-        alias
-        for alias, settings_dict in settings.DATABASES.items()
-        if str(settings_dict.get("ENGINE", "")).startswith(ENGINE_PREFIX)
-        and (databases is None or alias in databases)
-    ]
-
-
 def check_settings(app_configs=None, **kwargs: Any) -> list[checks.CheckMessage]:
     """Check every pooled alias's settings; no database access."""
     errors: list[checks.CheckMessage] = []
-    for alias in _pooled_aliases():
+    for alias in pooled_aliases(settings.DATABASES):
         settings_dict = settings.DATABASES[alias]
         where = f"settings.DATABASES[{alias!r}]"
-        max_age = settings_dict.get("CONN_MAX_AGE", 0)
-        if max_age != 0:
-            errors.append(
-                checks.Error(
-                    f"{where}['CONN_MAX_AGE'] is {max_age!r}; with django-pool it must be 0.",
-                    hint=f"Set it to 0; bound a connection's age with {where}['POOL']['recycle'].",
-                    id="django_pool.E001",
-                )
-            )
-        if (settings_dict.get("OPTIONS") or {}).get("pool"):
-            errors.append(
-                checks.Error(
-                    f"{where}['OPTIONS']['pool'] turns on Django's own pool as well.",
-                    hint=f"Remove it and configure {where}['POOL'].",
-                    id="django_pool.E002",
-                )
-            )
+        errors.extend(
+            checks.Error(problem.message, hint=problem.hint, id=problem.id)
+            for problem in problems_in(alias, settings_dict)
+        )
         try:
             options = PoolOptions.from_settings(alias, settings_dict)
             vendor = load_backend(settings_dict["ENGINE"]).DatabaseWrapper.vendor
@@ -87,8 +65,10 @@ def check_server(app_configs=None, databases=None, **kwargs: Any) -> list[checks
     from django.db import DatabaseError, connections
 
     warnings: list[checks.CheckMessage] = []
-    for alias in _pooled_aliases(databases or ()):
+    for alias in pooled_aliases(settings.DATABASES, databases or ()):
         connection = connections[alias]
+        if not isinstance(connection, PooledDatabaseWrapperMixin):
+            continue  # its class was replaced after the settings were read
         try:
             options = PoolOptions.from_settings(alias, connection.settings_dict)
             with connection.cursor() as cursor:

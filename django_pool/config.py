@@ -11,17 +11,32 @@ from __future__ import annotations
 import difflib
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 from sqlalchemy import pool as sa_pool
 
-__all__ = ["GLOBAL_SETTINGS", "POOL_CLASSES", "RELEASE_POINTS", "PoolOptions", "parse_options"]
+__all__ = [
+    "GLOBAL_SETTINGS",
+    "POOL_CLASSES",
+    "RELEASE_POINTS",
+    "PoolOptions",
+    "ReleasePoint",
+    "ResetOnReturn",
+    "SessionReset",
+    "parse_options",
+]
 
-#: Global settings (of the packages django-pool replaces) that shape a pool.
+ReleasePoint: TypeAlias = Literal["request", "transaction"]
+"""``POOL['release']``: when a Django connection goes back to its pool."""
+ResetOnReturn: TypeAlias = Literal["rollback", "commit"] | None
+"""``POOL['reset_on_return']``: what to do with a transaction left open."""
+SessionReset: TypeAlias = bool | Callable[[Any], bool]
+"""``POOL['reset_session']``: off, the vendor's reset, or a hook taking the driver connection."""
+
 GLOBAL_SETTINGS = (
     "DATABASE_POOL_ARGS",
     "DATABASE_POOL_CLASS",
@@ -29,8 +44,8 @@ GLOBAL_SETTINGS = (
     "DJORM_POOL_PESSIMISTIC",
     "DATABASE_WAIT_TIMEOUT",
 )
+"""Global settings (of the packages django-pool replaces) that shape a pool."""
 
-#: Short names for SQLAlchemy's pool classes, as ``POOL['pool_class']`` accepts them.
 POOL_CLASSES: dict[str, type[sa_pool.Pool]] = {
     "queue": sa_pool.QueuePool,
     "lifo": sa_pool.QueuePool,
@@ -39,6 +54,7 @@ POOL_CLASSES: dict[str, type[sa_pool.Pool]] = {
     "singleton_thread": sa_pool.SingletonThreadPool,
     "assertion": sa_pool.AssertionPool,
 }
+"""Short names for SQLAlchemy's pool classes, as ``POOL['pool_class']`` accepts them."""
 
 # Which options each strategy honours; a user who sets one the chosen class
 # ignores gets an error, not silence (the peers' worst habit).
@@ -48,10 +64,8 @@ _HONOURED: dict[type[sa_pool.Pool], set[str]] = {
     sa_pool.SingletonThreadPool: {"pool_size"},
 }
 
-_RESET_ON_RETURN = ("rollback", "commit", None)
-
-#: When a connection may go back to the pool, as ``POOL['release']`` accepts it.
-RELEASE_POINTS = ("request", "transaction")
+RELEASE_POINTS: tuple[ReleasePoint, ...] = ("request", "transaction")
+"""When a connection may go back to the pool, as ``POOL['release']`` accepts it."""
 
 
 @dataclass(frozen=True)
@@ -61,51 +75,61 @@ class PoolOptions:
     Build it with :meth:`from_settings`; every field has the default below.
     """
 
-    #: Pool strategy: a name of :data:`POOL_CLASSES` or a dotted path to a
-    #: ``sqlalchemy.pool.Pool`` subclass. ``"lifo"`` is a QueuePool that hands
-    #: out the most recently returned connection first, so idle ones can age out.
     pool_class: str = "queue"
-    #: Connections kept open in the pool (QueuePool, SingletonThreadPool).
+    """Pool strategy: a name of :data:`POOL_CLASSES` or a dotted path to a
+    ``sqlalchemy.pool.Pool`` subclass. ``"lifo"`` is a QueuePool that hands
+    out the most recently returned connection first, so idle ones can age out.
+    """
     pool_size: int = 5
-    #: Extra connections allowed above ``pool_size`` under load, closed when
-    #: returned. The server sees at most ``pool_size + max_overflow`` per process.
+    """Connections kept open in the pool (QueuePool, SingletonThreadPool)."""
     max_overflow: int = 10
-    #: Seconds to wait for a free connection before raising ``PoolTimeout``.
+    """Extra connections allowed above ``pool_size`` under load, closed when
+    returned. The server sees at most ``pool_size + max_overflow`` per process.
+    """
     timeout: float = 30.0
-    #: Seconds after which a connection is replaced at checkout; ``None`` never.
-    #: Keep it below the server's idle limit (MySQL ``wait_timeout``).
+    """Seconds to wait for a free connection before raising ``PoolTimeout``."""
     recycle: float | None = 3600.0
-    #: Test each reused connection with a round trip at checkout and replace
-    #: it if dead. ``None`` follows the database's ``CONN_HEALTH_CHECKS``.
+    """Seconds after which a connection is replaced at checkout; ``None`` never.
+    Keep it below the server's idle limit (MySQL ``wait_timeout``).
+    """
     pre_ping: bool | None = None
-    #: Seconds a connection must have been idle before pre-ping tests it: one
-    #: returned a moment ago is alive, and a busy pool pays no round trip
-    #: (HikariCP skips validation within 500 ms). 0 tests every checkout.
+    """Test each reused connection with a round trip at checkout and replace
+    it if dead. ``None`` follows the database's ``CONN_HEALTH_CHECKS``.
+    """
     pre_ping_idle: float = 0.5
-    #: Fraction of ``recycle`` taken off at random per connection, so that
-    #: connections opened together are not all replaced at once.
+    """Seconds a connection must have been idle before pre-ping tests it: one
+    returned a moment ago is alive, and a busy pool pays no round trip
+    (HikariCP skips validation within 500 ms). 0 tests every checkout.
+    """
     recycle_jitter: float = 0.1
-    #: What to do with a transaction still open when a connection comes back:
-    #: ``"rollback"``, ``"commit"`` (dangerous: commits half-done work) or
-    #: ``None`` (close such a connection instead of pooling it).
-    reset_on_return: str | None = "rollback"
-    #: Undo session state (``SET ROLE``, ``search_path``, temporary tables,
-    #: advisory locks, session variables) when a connection comes back:
-    #: ``True`` for the vendor's reset (PostgreSQL ``DISCARD ALL``, MySQL
-    #: ``COM_CHANGE_USER`` on mysqlclient), a callable taking the driver
-    #: connection, or its dotted path. Costs a round trip per request.
-    reset_session: Any = False
-    #: Seconds after which a connection still lent out is reported: a WARNING
-    #: with the stack that checked it out, and ``PoolTimeout`` lists who holds
-    #: connections. ``None`` (off) costs nothing; on, each checkout records
-    #: its stack.
+    """Fraction of ``recycle`` taken off at random per connection, so that
+    connections opened together are not all replaced at once.
+    """
+    reset_on_return: ResetOnReturn = "rollback"
+    """What to do with a transaction still open when a connection comes back:
+    ``"rollback"``, ``"commit"`` (dangerous: commits half-done work) or
+    ``None`` (close such a connection instead of pooling it).
+    """
+    reset_session: SessionReset = False
+    """Undo session state (``SET ROLE``, ``search_path``, temporary tables,
+    advisory locks, session variables) when a connection comes back:
+    ``True`` for the vendor's reset (PostgreSQL ``DISCARD ALL``, MySQL
+    ``COM_CHANGE_USER`` on mysqlclient), a callable taking the driver
+    connection, or its dotted path. Costs a round trip per request.
+    """
     leak_threshold: float | None = None
-    #: When a Django connection goes back to the pool: ``"request"`` when the
-    #: request ends (Django's lifecycle), or ``"transaction"`` as soon as it
-    #: is idle: after each statement in autocommit mode, and at the end of
-    #: the outermost ``atomic()``. Session state set outside ``atomic()``
-    #: does not survive to the next statement. PostgreSQL and MySQL only.
-    release: str = "request"
+    """Seconds after which a connection still lent out is reported: a WARNING
+    with the stack that checked it out, and ``PoolTimeout`` lists who holds
+    connections. ``None`` (off) costs nothing; on, each checkout records
+    its stack.
+    """
+    release: ReleasePoint = "request"
+    """When a Django connection goes back to the pool: ``"request"`` when the
+    request ends (Django's lifecycle), or ``"transaction"`` as soon as it
+    is idle: after each statement in autocommit mode, and at the end of
+    the outermost ``atomic()``. Session state set outside ``atomic()``
+    does not survive to the next statement. PostgreSQL and MySQL only.
+    """
 
     @classmethod
     def from_settings(cls, alias: str, settings_dict: Mapping[str, Any]) -> PoolOptions:
@@ -308,16 +332,15 @@ def _flag(where: str, value: Any) -> bool | None:
     return value
 
 
-def _reset_on_return(where: str, value: Any) -> str | None:
+def _reset_on_return(where: str, value: Any) -> ResetOnReturn:
     # SQLAlchemy accepts True for "rollback" and False for None; so do we.
-    if value is True:
+    if value is None or value is False:
+        return None
+    lowered = value.lower() if isinstance(value, str) else value
+    if value is True or lowered == "rollback":
         return "rollback"
-    if value is False:
-        return None
-    if isinstance(value, str) and value.lower() in _RESET_ON_RETURN:
-        return value.lower()
-    if value is None:
-        return None
+    if lowered == "commit":
+        return "commit"
     raise ImproperlyConfigured(
         f"{where} is improperly configured to {value!r}. Use 'rollback', 'commit' or None."
     )
@@ -341,7 +364,7 @@ def _idle_seconds(where: str, value: Any) -> float:
     return _seconds(where, value)
 
 
-def _reset_session(where: str, value: Any) -> Any:
+def _reset_session(where: str, value: Any) -> SessionReset:
     if value is None or isinstance(value, bool) or callable(value):
         return bool(value) if value is None or isinstance(value, bool) else value
     if isinstance(value, str):
@@ -359,9 +382,11 @@ def _reset_session(where: str, value: Any) -> Any:
     )
 
 
-def _release(where: str, value: Any) -> str:
-    if isinstance(value, str) and value.lower() in RELEASE_POINTS:
-        return value.lower()
+def _release(where: str, value: Any) -> ReleasePoint:
+    lowered = value.lower() if isinstance(value, str) else None
+    for point in RELEASE_POINTS:
+        if lowered == point:
+            return point
     raise ImproperlyConfigured(
         f"{where} is improperly configured to {value!r}. "
         f"Use {' or '.join(map(repr, RELEASE_POINTS))}."

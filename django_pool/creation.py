@@ -4,37 +4,52 @@
 connected to the database ("is being accessed by other users"). Pooled
 connections stay connected after Django "closes" them, so before each of these
 steps the pools on that database are retired: idle connections close at
-once, lent ones when they come back.
+once, lent ones when they come back ("disconnect" the database).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from django.db import connections
 
 from . import registry
 
+if TYPE_CHECKING:  # Django's idiom for mixins: typed against what they mix into
+    from django.db.backends.base.creation import BaseDatabaseCreation
+
+    class _CreationBase(BaseDatabaseCreation):
+        # Django's private steps this mixin extends, which django-stubs omits.
+        def _get_test_db_name(self) -> str: ...
+        def _create_test_db(self, verbosity: int, autoclobber: bool, keepdb: bool = ...) -> Any: ...
+        def _clone_test_db(self, suffix: str, verbosity: int, keepdb: bool = ...) -> None: ...
+        def _destroy_test_db(self, test_database_name: str, verbosity: int) -> None: ...
+
+else:
+    _CreationBase = object
+
 __all__ = ["PooledCreationMixin"]
 
 
-class PooledCreationMixin:
+class PooledCreationMixin(_CreationBase):
     """Mix into a Django ``DatabaseCreation`` class, first."""
 
-    def _create_test_db(self, verbosity, autoclobber, keepdb=False):
+    def _create_test_db(self, verbosity: int, autoclobber: bool, keepdb: bool = False) -> Any:
         # An old test database of that name may be dropped and created again.
-        release_database(self._get_test_db_name())
+        disconnect_database(self._get_test_db_name())
         return super()._create_test_db(verbosity, autoclobber, keepdb)
 
-    def _clone_test_db(self, suffix, verbosity, keepdb=False):
-        release_database(self.connection.settings_dict["NAME"])
-        release_database(self.get_test_db_clone_settings(suffix)["NAME"])
+    def _clone_test_db(self, suffix: str, verbosity: int, keepdb: bool = False) -> None:
+        disconnect_database(self.connection.settings_dict["NAME"])
+        disconnect_database(self.get_test_db_clone_settings(suffix)["NAME"])
         return super()._clone_test_db(suffix, verbosity, keepdb)
 
-    def _destroy_test_db(self, test_database_name, verbosity):
-        release_database(test_database_name)
+    def _destroy_test_db(self, test_database_name: str, verbosity: int) -> None:
+        disconnect_database(test_database_name)
         return super()._destroy_test_db(test_database_name, verbosity)
 
 
-def release_database(name: str) -> None:
+def disconnect_database(name: str) -> None:
     """Close every pooled connection to database *name* this process can reach."""
     # The calling thread's wrappers (the alias itself, its test mirrors) first,
     # so their connections are idle when the pools are retired.

@@ -13,6 +13,13 @@ famous MySQL recipe relied on::
 
 Each distinct set of ``connect()`` arguments gets its own pool. The pools are
 django-pool's own: bounded, fair, timed out with ``PoolTimeout``, counted.
+
+With ``use_threadlocal`` (the default, as in the SQLAlchemy releases the
+recipes were written for), ``connect()`` in a thread that already holds a
+connection for the same arguments returns that same connection: nested code
+shares one connection, hence one transaction, and never waits for a second
+one. The connection goes back to the pool when its last holder closes it.
+``unique_connection()`` always checks out a connection of its own.
 """
 
 from __future__ import annotations
@@ -32,43 +39,86 @@ from .pool import DatabasePool
 __all__ = ["PooledConnection", "PooledModule", "manage"]
 
 
-def manage(module: ModuleType, **options: Any) -> PooledModule:
+def manage(module: ModuleType, *, use_threadlocal: bool = True, **options: Any) -> PooledModule:
     """Return a pooled stand-in for the PEP 249 *module*.
 
     *options* are the ``POOL`` options (``pool_size``, ``max_overflow``,
     ``timeout``, ``recycle``, ``pre_ping``, ...), validated the same way.
+    With *use_threadlocal*, a thread's ``connect()`` calls with the same
+    arguments share the connection it already holds.
     """
+    if not isinstance(use_threadlocal, bool):
+        raise ImproperlyConfigured(
+            f"manage()['use_threadlocal'] must be True or False, not {use_threadlocal!r}."
+        )
     parsed = parse_options("manage()", options)
     if parsed.get("release", "request") != "request":
         raise ImproperlyConfigured(
             "manage()['release'] applies to Django connections only: a manage() "
             "connection goes back to its pool when you close() it."
         )
-    return PooledModule(module, PoolOptions(**parsed))
+    return PooledModule(module, PoolOptions(**parsed), use_threadlocal=use_threadlocal)
 
 
 class PooledModule:
     """Everything of the wrapped module, but ``connect()`` draws from a pool."""
 
-    def __init__(self, module: ModuleType, options: PoolOptions) -> None:
+    def __init__(
+        self, module: ModuleType, options: PoolOptions, *, use_threadlocal: bool = True
+    ) -> None:
         self._module = module
         self._options = options
-        self._pools: dict[Any, DatabasePool] = {}
+        self.use_threadlocal = use_threadlocal
+        """Whether a thread's ``connect()`` returns the connection it already holds."""
+        self._pools: dict[str, DatabasePool] = {}
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._inherited: list[DatabasePool] = []  # a parent's, kept alive, never used
+        # Per thread: pool key -> weak reference to the connection it holds.
+        # Weak, so that a connection dropped without close() is still
+        # garbage collected (and so returned).
+        self._held = threading.local()
+        self._closed_error = _closed_error(module)
 
     def __getattr__(self, name: str) -> Any:
         # Exceptions, paramstyle, type constructors: the module's own.
         return getattr(self._module, name)
 
     def connect(self, *args: Any, **kwargs: Any) -> PooledConnection:
-        """Return a pooled connection for these arguments; ``close()`` gives it back."""
+        """Return a pooled connection for these arguments; ``close()`` gives it back.
+
+        With ``use_threadlocal``, a connection this thread already holds for
+        the same arguments is returned again (one more holder).
+        """
+        if not self.use_threadlocal:
+            return self.unique_connection(*args, **kwargs)
+        key = self._key(args, kwargs)
+        held: dict[str, weakref.ref[PooledConnection]] = self._held.__dict__.setdefault(
+            "connections", {}
+        )
+        ref = held.get(key)
+        connection = ref() if ref is not None else None
+        if connection is not None and connection._hold():
+            return connection
+        connection = self._checkout(key, args, kwargs)
+        held[key] = weakref.ref(connection)
+        return connection
+
+    def unique_connection(self, *args: Any, **kwargs: Any) -> PooledConnection:
+        """Return a connection of its own, even where ``connect()`` would share one."""
+        return self._checkout(self._key(args, kwargs), args, kwargs)
+
+    def _key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         if os.getpid() != self._pid:
             # Forked: the parent's connections are not ours to use or close.
             self._inherited += self._pools.values()
             self._pools, self._lock, self._pid = {}, threading.Lock(), os.getpid()
-        key = repr((args, sorted(kwargs.items())))  # the pool's identity, never shown
+            self._held = threading.local()
+        return repr((args, sorted(kwargs.items())))  # the pool's identity, never shown
+
+    def _checkout(
+        self, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> PooledConnection:
         pool = self._pools.get(key)
         if pool is None:
             with self._lock:
@@ -82,7 +132,8 @@ class PooledModule:
                         autocommit=None,
                         pre_ping=bool(self._options.pre_ping),
                     )
-        connection = PooledConnection(pool)
+        connection = PooledConnection(pool, self._closed_error)
+        # The lease goes back to the pool if the proxy is collected unclosed.
         lease = pool.checkout(
             lambda: (self._module.connect(*args, **kwargs), None), weakref.ref(connection)
         )
@@ -107,29 +158,58 @@ class PooledConnection:
 
     Attribute reads and writes go to the driver's connection itself (a write
     on a proxy that kept it would be lost: ``autocommit`` is the classic).
+    Once returned, any use raises the module's ``InterfaceError``, as a closed
+    PEP 249 connection does.
     """
 
-    __slots__ = ("__weakref__", "_connection", "_pool", "_pooled")
+    __slots__ = ("__weakref__", "_closed_error", "_connection", "_holders", "_pool", "_pooled")
 
-    def __init__(self, pool: DatabasePool) -> None:
+    def __init__(self, pool: DatabasePool, closed_error: type[Exception]) -> None:
         object.__setattr__(self, "_pool", pool)
-        object.__setattr__(self, "_pooled", None)
+        object.__setattr__(self, "_pooled", None)  # the Lease, once checked out
         object.__setattr__(self, "_connection", None)
+        object.__setattr__(self, "_closed_error", closed_error)
+        object.__setattr__(self, "_holders", 1)
 
-    def __getattr__(self, name: str) -> Any:
+    def _hold(self) -> bool:
+        # One more holder in the owning thread; False if already returned.
+        if self._pooled is None:
+            return False
+        object.__setattr__(self, "_holders", self._holders + 1)
+        return True
+
+    def _live(self) -> Any:
         connection = object.__getattribute__(self, "_connection")
         if connection is None:
-            raise self._pool.driver.closed_error()
-        return getattr(connection, name)
+            raise self._closed_error("this pooled connection was closed (returned to its pool)")
+        return connection
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._live(), name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._connection, name, value)
+        setattr(self._live(), name, value)
 
     def close(self) -> None:
-        """Roll back and return the connection to its pool; later use raises."""
+        """Release this holder; the last one's close rolls back and returns the connection.
+
+        Closing a connection already returned does nothing, as PEP 249 drivers
+        mostly allow.
+        """
         pooled = self._pooled
         if pooled is None:
+            return
+        if self._holders > 1:
+            object.__setattr__(self, "_holders", self._holders - 1)
             return
         object.__setattr__(self, "_pooled", None)
         object.__setattr__(self, "_connection", None)
         self._pool.checkin(pooled, discard=None, idle=False)
+
+
+def _closed_error(module: ModuleType) -> type[Exception]:
+    # PEP 249: using a closed connection raises the module's InterfaceError.
+    error = getattr(module, "InterfaceError", None)
+    if isinstance(error, type) and issubclass(error, Exception):
+        return error
+    return RuntimeError

@@ -16,8 +16,8 @@ __all__ = ["Driver"]
 class Driver:
     """PEP 249 defaults; override per vendor."""
 
-    #: Human name for log lines.
     name = "dbapi"
+    """Human name for log lines."""
 
     def ping(self, connection: Any) -> None:
         """Make one round trip; raise if the connection is dead.
@@ -71,10 +71,6 @@ class Driver:
         instead when this returns False.
         """
         return False
-
-    def closed_error(self) -> Exception:
-        """Return the error for using a connection already given back."""
-        return RuntimeError("this pooled connection was closed (returned to its pool)")
 
     def server_status(self, cursor: Any) -> dict[str, Any]:
         """Return the server's view of this database, read through *cursor*.

@@ -42,6 +42,7 @@ from django.core.exceptions import ImproperlyConfigured
 from sqlalchemy import event, exc
 from sqlalchemy.pool import Pool, QueuePool
 
+from . import signals
 from .config import PoolOptions
 from .driver import Driver
 from .errors import PoolTimeout
@@ -140,6 +141,8 @@ class DatabasePool:
             dbapi_connection, now, recycle_at, getattr(local, "params", None)
         )
         logger.debug("database %r: new connection (%s)", self.alias, self.driver.name)
+        if signals.connection_opened.receivers:
+            signals.send_opened(self, dbapi_connection)
 
     # ##### Lending #####
 
@@ -248,6 +251,8 @@ class DatabasePool:
             loan = lease.last_loan = Loan(holder, thread, thread.ident or 0, site)
         lease.loan = loan
         self.stats.checked_out(now - started)
+        if signals.connection_checked_out.receivers:
+            signals.send_checked_out(self, lease.connection, now - started)
         if self.options.leak_threshold:
             self._warn_of_leaks(now)
         if logger.isEnabledFor(logging.DEBUG):
@@ -312,12 +317,16 @@ class DatabasePool:
             return  # taken back by housekeeping already
         now = time.monotonic()
         lease.loan = None
-        self._returned(lease, loan, now)
+        held = self._returned(lease, loan, now)
         reason = discard or self._why_not_reusable(lease, now, idle, reset_session)
         if reason is not None:
             self._end(lease, reason)
+        else:
+            lease.state.returned = now
+        if signals.connection_checked_in.receivers:
+            signals.send_checked_in(self, None if reason else lease.connection, held)
+        if reason is not None:
             return
-        lease.state.returned = now
         gate = self._gate
         if gate is None:
             # One lease per checkout: the connection goes back to SQLAlchemy.
@@ -327,7 +336,7 @@ class DatabasePool:
         elif not gate.give_back(lease):
             self._end(lease, None)  # pool_size connections are idle already
 
-    def _returned(self, lease: Lease, loan: Loan, now: float) -> None:
+    def _returned(self, lease: Lease, loan: Loan, now: float) -> float:
         held = now - lease.since
         self.stats.checked_in(held)
         threshold = self.options.leak_threshold
@@ -335,6 +344,7 @@ class DatabasePool:
             self._report_leak(lease, loan, held, returned=True)
         elif logger.isEnabledFor(logging.DEBUG):
             logger.debug("database %r: checkin after %.3f s", self.alias, held)
+        return held
 
     def _why_not_reusable(self, lease, now, idle, reset_session) -> str | None:
         if self.retired:
@@ -353,6 +363,8 @@ class DatabasePool:
         if reason is not None:
             logger.debug("database %r: closing a connection: %s", self.alias, reason)
             self.stats.invalidated(reason)
+            if signals.connection_discarded.receivers:
+                signals.send_discarded(self, lease.connection, reason)
         with self._lock:
             self._leases.discard(lease)
         try:
@@ -430,8 +442,10 @@ class DatabasePool:
                 self.alias,
                 loan.thread.name,
             )
-            self._returned(lease, loan, time.monotonic())
+            held = self._returned(lease, loan, time.monotonic())
             self._end(lease, "thread ended")
+            if signals.connection_checked_in.receivers:
+                signals.send_checked_in(self, None, held)
 
     # ##### Reporting #####
 

@@ -16,9 +16,14 @@ one connection, as always.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
+
+if TYPE_CHECKING:  # typed against what it mixes into (Django's idiom for mixins)
+    from django.db.backends.base.base import BaseDatabaseWrapper as _WrapperBase
+else:
+    _WrapperBase = object
 
 __all__ = ["ReleaseWhenIdleMixin", "check_vendor"]
 
@@ -77,7 +82,7 @@ def _counted(cursor_class: type) -> type:
     return type(cursor_class.__name__, (_CountedCursor, cursor_class), {})
 
 
-class ReleaseWhenIdleMixin:
+class ReleaseWhenIdleMixin(_WrapperBase):
     """The part of the pooled wrapper that follows cursors and transactions."""
 
     # Set at each checkout when the pool releases per transaction.

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 from django.db.backends.base.base import NO_DB_ALIAS
 from django.db.backends.signals import connection_created
@@ -35,6 +34,7 @@ from .driver import Driver
 from .lease import Lease
 from .pool import DatabasePool
 from .release import ReleaseWhenIdleMixin, check_vendor
+from .rules import raise_settings_problem
 
 __all__ = ["PooledDatabaseWrapperMixin"]
 
@@ -141,20 +141,10 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
 
     def check_settings(self) -> None:
         super().check_settings()
-        where = f"settings.DATABASES[{self.alias!r}]"
-        if self._configured.max_age != 0:
-            raise ImproperlyConfigured(
-                f"{where}['CONN_MAX_AGE'] is {self._configured.max_age!r}, "
-                "but with django-pool the pool decides how long connections live. "
-                f"Set it to 0 (and use {where}['POOL']['recycle'] to bound a "
-                "connection's age)."
-            )
-        if self._configured.native_pool:
-            raise ImproperlyConfigured(
-                f"{where}['OPTIONS']['pool'] turns on Django's own connection pool, "
-                "which cannot run together with django-pool. Remove it and put the "
-                f"pool options in {where}['POOL']."
-            )
+        configured = self._configured
+        raise_settings_problem(
+            self.alias, conn_max_age=configured.max_age, native_pool=configured.native_pool
+        )
 
     def _current_pool(self) -> DatabasePool:
         # The pool is looked up again only when a shaping setting changed

@@ -115,9 +115,10 @@ def run(args: argparse.Namespace) -> int:
             "seconds": args.thread_seconds,
             "external_ms": args.external_ms,
         }
-    from .overhead import measure_stats_cost
+    from .overhead import measure_signal_cost, measure_stats_cost
 
     data["stats_cost"] = measure_stats_cost()
+    data["signal_cost"] = measure_signal_cost(rounds=11, n=2000)
     progress.finish()
     data["variants"] = {v.alias: v.label for v in chosen}
     if args.json:

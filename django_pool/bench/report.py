@@ -52,6 +52,8 @@ def print_report(header: list[str], variants: list[Variant], data: dict[str, Any
             print(f"{v.label:<40}{cells}")
     if "stats_cost" in data:
         print_stats_cost(data["stats_cost"])
+    if "signal_cost" in data:
+        print_signal_cost(data["signal_cost"])
     threads = data.get("threads")
     if threads:
         info = data["threads_config"]
@@ -84,4 +86,15 @@ def print_stats_cost(cost: dict[str, float]) -> None:
         f"Stats cost: checkout+checkin on a bare pool takes {cost['stats_on_us']:.2f} µs with "
         f"stats, {cost['stats_off_us']:.2f} µs without ({cost['difference']:+.1%}; "
         "fastest of 21 interleaved rounds)"
+    )
+
+
+def print_signal_cost(cost: dict[str, float]) -> None:
+    """Print what django_pool.signals cost per checkout+checkin, with and without a receiver."""
+    print(
+        f"Signals cost: with no receiver, {cost['guard_opcodes']:.0f} of the "
+        f"{cost['cycle_opcodes']:.0f} bytecode instructions of a checkout+checkin "
+        f"({cost['guard_opcodes'] / cost['cycle_opcodes']:.1%}); {cost['no_receiver_us']:.2f} µs "
+        f"per cycle, {cost['noop_receiver_us']:.2f} µs with a no-op receiver on checkout "
+        "and checkin"
     )

@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.db import connections
 
@@ -65,7 +65,9 @@ def measure_sequential(
     results: dict[str, dict[str, dict[str, Any]]] = {}
     for name in names:
         label, work = workloads.WORKLOADS[name]
-        per_variant = {v.alias: {"wall_us": [], "cpu_us": []} for v in variants}
+        per_variant: dict[str, dict[str, list[float]]] = {
+            v.alias: {"wall_us": [], "cpu_us": []} for v in variants
+        }
         for variant in variants:  # warm up: pools built, connections opened
             for _ in range(3):
                 workloads.request(work, variant.alias)
@@ -193,7 +195,7 @@ def _release_everything() -> None:
     django_pool.dispose()
     for connection in connections.all():
         if connection.settings_dict.get("OPTIONS", {}).get("pool"):
-            connection.close_pool()
+            cast(Any, connection).close_pool()  # Django's PostgreSQL wrapper only
 
 
 def _percentile(values: list[float], pct: float) -> float:

@@ -19,8 +19,8 @@ __all__ = ["WORKLOADS", "BenchItem", "create_table", "query_wait_query", "reques
 class BenchItem(models.Model):
     """A small table for the ORM workloads."""
 
-    name = models.CharField(max_length=50)
-    hits = models.IntegerField(default=0)
+    name: models.CharField[str, str] = models.CharField(max_length=50)
+    hits: models.IntegerField[int, int] = models.IntegerField(default=0)
 
     class Meta:
         app_label = "django_pool_bench"

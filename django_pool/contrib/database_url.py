@@ -16,13 +16,13 @@ from __future__ import annotations
 
 __all__ = ["SCHEMES", "register_schemes"]
 
-#: Scheme -> ENGINE.
 SCHEMES = {
     "postgres+pool": "django_pool.backends.postgresql",
     "postgresql+pool": "django_pool.backends.postgresql",
     "pgsql+pool": "django_pool.backends.postgresql",
     "mysql+pool": "django_pool.backends.mysql",
 }
+"""Scheme -> ENGINE."""
 
 
 def register_schemes() -> None:

@@ -103,7 +103,7 @@ def test_manage_reuses_bounds_and_separates(name):
         again = pooled.connect(**kwargs)
         assert again._connection is raw  # the same physical connection
         again.close()
-        with pytest.raises(RuntimeError, match="was closed"):
+        with pytest.raises(module.InterfaceError, match="was closed"):
             again.cursor()
 
         other = pooled.connect(**kwargs, **other_kwargs)

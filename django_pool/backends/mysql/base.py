@@ -13,6 +13,10 @@ from django_pool.wrapper import PooledDatabaseWrapperMixin
 
 from .creation import DatabaseCreation
 
+# The driver module Django's backend chose (mysqlclient, or PyMySQL installed
+# as MySQLdb); django-stubs does not declare it.
+Database: Any = base.Database  # type: ignore[attr-defined]
+
 # Client and server error codes after which the session is gone:
 # 2006 server has gone away, 2013 lost connection during query, 2014 commands
 # out of sync, 2045 can't open shared memory, 2055 lost connection (system
@@ -58,7 +62,7 @@ def _option_file(params: dict[str, Any]) -> dict[str, str]:
 class MySQLDriver(Driver):
     """mysqlclient and PyMySQL, on MySQL and MariaDB."""
 
-    name = base.Database.__name__
+    name = Database.__name__
 
     def ping(self, connection: Any) -> None:
         # Never let the driver reconnect behind our back (PyMySQL's default):
@@ -70,7 +74,6 @@ class MySQLDriver(Driver):
             connection.ping()
 
     def is_disconnect(self, error: BaseException, connection: Any) -> bool:
-        Database = base.Database
         if not isinstance(error, Database.Error):
             return False
         code = error.args[0] if error.args else None

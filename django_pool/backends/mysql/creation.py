@@ -1,4 +1,4 @@
-"""Django's mysql test database creation, with pools released before create, clone and drop."""
+"""Django's mysql test database creation; the pools on it are disconnected first."""
 
 from django.db.backends.mysql import creation
 
@@ -6,4 +6,4 @@ from django_pool.creation import PooledCreationMixin
 
 
 class DatabaseCreation(PooledCreationMixin, creation.DatabaseCreation):
-    """Django's DatabaseCreation; pools on the test database are released first."""
+    """Django's DatabaseCreation; pooled connections to the test database are closed first."""

@@ -23,6 +23,10 @@ else:
     _IDLE = extensions.TRANSACTION_STATUS_IDLE
     _IN_TRANSACTION = (extensions.TRANSACTION_STATUS_INTRANS, extensions.TRANSACTION_STATUS_INERROR)
 
+# The driver module Django's backend chose (psycopg or psycopg2);
+# django-stubs does not declare it.
+Database: Any = base.Database  # type: ignore[attr-defined]
+
 # SQLSTATEs after which the session is gone: class 08 (connection exception),
 # 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now.
 _DISCONNECT_SQLSTATES = ("08", "57P01", "57P02", "57P03")
@@ -34,7 +38,6 @@ class PostgreSQLDriver(Driver):
     name = "psycopg" if is_psycopg3 else "psycopg2"
 
     def is_disconnect(self, error: BaseException, connection: Any) -> bool:
-        Database = base.Database
         if not isinstance(error, Database.Error):
             return False
         if isinstance(error, Database.InterfaceError):  # "connection already closed"
@@ -59,7 +62,7 @@ class PostgreSQLDriver(Driver):
         if status in _IN_TRANSACTION:
             return True
         # ACTIVE (a query still running) or UNKNOWN (connection broken).
-        raise base.Database.InterfaceError(f"connection in transaction status {status!r}")
+        raise Database.InterfaceError(f"connection in transaction status {status!r}")
 
     def rollback(self, connection: Any) -> None:
         # psycopg2's rollback() does nothing in autocommit mode, even after a

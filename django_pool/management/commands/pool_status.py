@@ -18,8 +18,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connections
 
 import django_pool
-from django_pool.checks import ENGINE_PREFIX
 from django_pool.config import PoolOptions
+from django_pool.rules import pooled_aliases
+from django_pool.wrapper import PooledDatabaseWrapperMixin
 
 
 class Command(BaseCommand):
@@ -38,15 +39,11 @@ class Command(BaseCommand):
         parser.add_argument("--count", type=int, help="with --watch: stop after this many")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        aliases = (
-            [options["database"]]
-            if options["database"]
-            else [
-                alias
-                for alias in connections
-                if str(connections.settings[alias]["ENGINE"]).startswith(ENGINE_PREFIX)
-            ]
+        aliases = pooled_aliases(
+            connections.settings, [options["database"]] if options["database"] else None
         )
+        if options["database"] and not aliases:
+            raise CommandError(f"Database {options['database']!r} is not pooled by django-pool.")
         if not aliases:
             raise CommandError("No database uses a django_pool ENGINE.")
         shown = 0
@@ -66,6 +63,8 @@ class Command(BaseCommand):
     def inspect(self, alias: str) -> dict[str, Any]:
         """Return what is known of *alias*'s pool."""
         connection = connections[alias]
+        if not isinstance(connection, PooledDatabaseWrapperMixin):
+            raise CommandError(f"Database {alias!r} is not pooled by django-pool.")
         settings_dict = connection.settings_dict
         options = PoolOptions.from_settings(alias, settings_dict)
         report: dict[str, Any] = {
