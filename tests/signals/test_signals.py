@@ -289,5 +289,6 @@ def test_with_no_receiver_the_pool_runs_a_handful_of_instructions_more():
     # 3.13 adds a TO_BOOL) per cycle; a function call in their place would
     # show here.
     assert cost["guard_opcodes"] <= 10
-    assert cost["guard_opcodes"] / cost["cycle_opcodes"] < 0.01
+    # A parked connection's checkout+checkin is about 520 opcodes.
+    assert cost["guard_opcodes"] / cost["cycle_opcodes"] < 0.02
     assert cost["no_receiver_us"] > 0 and cost["noop_receiver_us"] > 0
