@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import event, exc
 from sqlalchemy.pool import Pool, PoolProxiedConnection, QueuePool
 
+from . import forksafe
 from .config import PoolOptions
 from .driver import Driver
 from .errors import PoolTimeout
@@ -449,6 +450,7 @@ class DatabasePool:
         now = time.monotonic()
         record.info[_BORN] = now
         record.info[_FRESH] = True
+        forksafe.track(dbapi_connection)  # a forked child must never end it
         recycle = self.options.recycle
         if recycle is not None:
             jitter = random.uniform(0, self.options.recycle_jitter)  # noqa: S311 - not crypto
