@@ -18,6 +18,7 @@ kernel socket.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import weakref
 from typing import Any
@@ -34,11 +35,10 @@ def track(connection: Any) -> None:
     Connections without a ``fileno()`` (SQLite, PyMySQL) are left alone: they
     have no socket to cut off, or send nothing when freed.
     """
+    # Not weak-referenceable (TypeError): not tracked, as without a socket.
     if callable(getattr(connection, "fileno", None)):
-        try:
+        with contextlib.suppress(TypeError):
             _open.add(connection)
-        except TypeError:  # not weak-referenceable: nothing to cut off then
-            pass
 
 
 def _cut_off_in_child() -> None:

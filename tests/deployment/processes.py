@@ -8,6 +8,7 @@ stop reaches the workers a server forked, and nothing outlives its test.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -103,10 +104,8 @@ class Process:
                 os.killpg(self.popen.pid, signal.SIGKILL)
                 self.popen.wait(10)
         # Forked children (gunicorn workers) are in the same group: none may outlive it.
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self._log.close()
         return self.popen.returncode
 
