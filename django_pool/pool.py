@@ -39,6 +39,7 @@ from .config import PoolOptions
 from .driver import Driver
 from .errors import PoolTimeout
 from .gate import FairGate
+from .owners import Owner, current_owner
 from .stats import PoolStats
 
 __all__ = ["INITIALIZED", "DatabasePool"]
@@ -69,7 +70,7 @@ _SATURATION_WARNING_EVERY = 10.0
 class _Loan:
     """One checkout: who holds the connection, since when, from where."""
 
-    owner: threading.Thread
+    owner: Owner  # the thread, or under gevent the greenlet (owners.py)
     connection: weakref.ref
     since: float
     site: traceback.StackSummary | None = None
@@ -181,9 +182,7 @@ class DatabasePool:
         if gate is not None:
             record_info[_PERMIT] = True
         site = traceback.extract_stack() if self.options.leak_threshold else None
-        self._lent[id(record_info)] = _Loan(
-            threading.current_thread(), weakref.ref(connection), now, site
-        )
+        self._lent[id(record_info)] = _Loan(current_owner(), weakref.ref(connection), now, site)
         self.stats.checked_out(now - started)
         if self.options.leak_threshold:
             self._warn_of_leaks(now)

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +25,28 @@ import httpx
 import pytest
 from django.db import connections
 
+from tests.conftest import _require
 from tests.helpers import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 DRIVERS = {"postgresql": ("psycopg", "psycopg2"), "mysql": ("mysqlclient", "pymysql")}
+
+
+@contextlib.contextmanager
+def witness(alias: str) -> Iterator[Server]:
+    """Yield the server witness of *alias*'s test database, as the ``server`` fixture does.
+
+    For tests whose parameters pick the vendor themselves (a driver belongs to
+    one server): skips loudly when the server is absent, fails under CI.
+    """
+    _require(alias)
+    server = Server(alias)
+    server.wait_until(lambda: not server.session_ids(), "earlier tests' sessions to end")
+    try:
+        yield server
+    finally:
+        server.close()
 
 
 def free_port() -> int:
