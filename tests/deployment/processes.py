@@ -202,7 +202,7 @@ class SessionWatch:
             self.peak = max(self.peak, len(ids))
             self.seen |= ids
             self.samples += 1
-            self._stop.wait(0.005)
+            self._stop.wait(0.01)
 
     def __enter__(self) -> SessionWatch:
         self._thread.start()
