@@ -92,6 +92,8 @@ def test_celery_worker(server, tmp_path, name):
     driver = alt if name == "gevent" and alias == "mysql" else first  # PyMySQL yields to gevent
     env = project_env(alias, driver, **POOL)
     env["DEPLOY_BROKER"] = broker
+    ready = tmp_path / "ready"
+    env["DEPLOY_READY_FILE"] = str(ready)
     master_report = tmp_path / "master.json"
     if case.touch:
         env["DEPLOY_TOUCH_AT_IMPORT"] = str(master_report)
@@ -105,7 +107,7 @@ def test_celery_worker(server, tmp_path, name):
             "-Q",
             queue,
             "-l",
-            "info",
+            "warning",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
@@ -118,15 +120,16 @@ def test_celery_worker(server, tmp_path, name):
     client = Celery("deploy-client", broker=broker)
     own = session_id(alias)  # this process's one connection, to read the results
     try:
-        wait_for(lambda: " ready." in worker.log(), "the worker to be ready", 60, worker)
+        wait_for(ready.exists, "the worker to be ready", 60, worker)
         master: set[int] = set()
         if case.touch:
             report = json.loads(master_report.read_text())
             assert report["pid"] == worker.pid
             master = set(report["sessions"])
         with SessionWatch(server) as watch:
-            for n in range(TASKS):
-                client.send_task("deploy.work", args=[n], queue=queue)
+            with client.producer_or_acquire() as producer:
+                for n in range(TASKS):
+                    client.send_task("deploy.work", args=[n], queue=queue, producer=producer)
             wait_for(
                 lambda: (
                     Item.objects.using(alias).filter(name__startswith="report:").count() >= TASKS
@@ -148,6 +151,9 @@ def test_celery_worker(server, tmp_path, name):
                 f"process {pid}: checkouts differ from its {count} tasks"
             )
         used = {r["session"] for r in done}
+        # No socket shared after the fork: every session served one process only.
+        shared = {s for s in used if len({r["pid"] for r in done if r["session"] == s}) > 1}
+        assert not shared, f"sessions used by two processes: {shared}"
         assert all(r["open"] <= PER_PROCESS for r in done)
         assert len(used) <= len(tasks_by_pid) * PER_PROCESS
         assert len(watch.seen - master - {own}) <= len(tasks_by_pid) * PER_PROCESS

@@ -126,6 +126,9 @@ def test_gunicorn(server, tmp_path, name):
         served = [r.json() for r in responses]
         pids = {s["pid"] for s in served}
         used = {s["session"] for s in served}
+        # No socket shared after the fork: every session served one worker only.
+        shared = {u for u in used if len({s["pid"] for s in served if s["session"] == u}) > 1}
+        assert not shared, f"sessions used by two workers: {shared}"
 
         assert watch.samples > 10
         assert watch.peak <= WORKERS * PER_PROCESS + len(master), (

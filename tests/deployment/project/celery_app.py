@@ -11,12 +11,22 @@ import json
 import os
 
 from celery import Celery
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.deployment.project.settings")
 
 app = Celery("deploy")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.imports = ["tests.deployment.project.tasks"]
+
+
+@worker_ready.connect
+def _ready(**kwargs) -> None:
+    # Tells the test the worker consumes (its log level hides Celery's own "ready").
+    if os.environ.get("DEPLOY_READY_FILE"):
+        with open(os.environ["DEPLOY_READY_FILE"], "w") as ready:
+            ready.write(str(os.getpid()))
+
 
 if os.environ.get("DEPLOY_TOUCH_AT_IMPORT"):
     import django
