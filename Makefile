@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 # Django's own suite, stock ENGINE vs django-pool ENGINE (docs/conformance.md).
 CONFORMANCE_APPS ?= backends servers basic transactions transaction_hooks select_for_update multiple_database
 
-.PHONY: demo test test-default test-alt lint docs conformance conformance-full clean
+.PHONY: demo test test-default test-alt test-deploy lint docs conformance conformance-full clean
 
 $(STAMP): pyproject.toml scripts/system-deps.sh
 	bash scripts/system-deps.sh
@@ -26,6 +26,11 @@ test: $(STAMP) lint docs test-default test-alt conformance
 
 test-default: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Real gunicorn, uvicorn, gevent and Celery workers in front of the pool
+# (docs/deployment.md); out of `make test` for their run time. .ci/run runs both.
+test-deploy: $(STAMP)
+	$(BIN)/python -m pytest -m deployment tests/deployment
 
 # psycopg2 and PyMySQL: Django picks its driver once per process.
 test-alt: $(STAMP)

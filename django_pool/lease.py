@@ -22,7 +22,6 @@ dead-thread handling have one thing to reset.
 from __future__ import annotations
 
 import select
-import threading
 import traceback
 import weakref
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
     from sqlalchemy.pool import PoolProxiedConnection
 
     from .driver import Driver
+    from .owners import Owner
     from .pool import DatabasePool
 
 __all__ = ["ConnectionState", "Lease", "Loan"]
@@ -96,7 +96,8 @@ class Loan(NamedTuple):
     """Who borrows a lease: a holder in a thread; reused while they stay the same."""
 
     holder: weakref.ref[Any]
-    thread: threading.Thread
+    #: The thread, or under gevent the greenlet (:mod:`django_pool.owners`).
+    thread: Owner
     ident: int
     site: traceback.StackSummary | None
 

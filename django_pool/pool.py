@@ -42,12 +42,13 @@ from django.core.exceptions import ImproperlyConfigured
 from sqlalchemy import event, exc
 from sqlalchemy.pool import Pool, QueuePool
 
-from . import signals
+from . import forksafe, signals
 from .config import PoolOptions
 from .driver import Driver
 from .errors import PoolTimeout
 from .gate import FairGate
 from .lease import ConnectionState, Lease, Loan
+from .owners import current_owner
 from .stats import PoolStats
 
 __all__ = ["STATE", "DatabasePool"]
@@ -141,6 +142,7 @@ class DatabasePool:
             dbapi_connection, now, recycle_at, getattr(local, "params", None)
         )
         logger.debug("database %r: new connection (%s)", self.alias, self.driver.name)
+        forksafe.track(dbapi_connection)
         if signals.connection_opened.receivers:
             signals.send_opened(self, dbapi_connection)
 
@@ -225,14 +227,14 @@ class DatabasePool:
     def _refuse_sharing(self) -> None:
         # StaticPool hands the same DB-API connection to every thread: one
         # thread's checkin would roll back another's open transaction.
-        me = threading.current_thread()
+        me = threading.get_ident()
         for lease in list(self._leases):
             loan = lease.loan
-            if loan is not None and loan.thread is not me and not loan.holder_gone():
+            if loan is not None and loan.ident != me and not loan.holder_gone():
                 raise ImproperlyConfigured(
                     f"settings.DATABASES[{self.alias!r}]['POOL']['pool_class'] is 'static', "
-                    f"which shares one connection, and thread {loan.thread.name!r} holds it "
-                    f"while thread {me.name!r} asks for it. Use 'queue' (or "
+                    f"which shares one connection, and {loan.thread.name!r} holds it "
+                    f"while {current_owner().name!r} asks for it. Use 'queue' (or "
                     "'singleton_thread' for one connection per thread)."
                 )
 
@@ -247,8 +249,8 @@ class DatabasePool:
             or self.options.leak_threshold
         ):
             site = traceback.extract_stack() if self.options.leak_threshold else None
-            thread = threading.current_thread()
-            loan = lease.last_loan = Loan(holder, thread, thread.ident or 0, site)
+            owner = current_owner()  # a thread, or under gevent a greenlet
+            loan = lease.last_loan = Loan(holder, owner, threading.get_ident(), site)
         lease.loan = loan
         self.stats.checked_out(now - started)
         if signals.connection_checked_out.receivers:

@@ -136,9 +136,7 @@ def measure_signal_cost(rounds: int = 21, n: int = 5000) -> dict[str, float]:
     def empty() -> None:
         pass
 
-    cycle = opcodes(
-        lambda: pool.checkin(pool.checkout(creator, holder), discard=None, idle=True)
-    )
+    cycle = opcodes(lambda: pool.checkin(pool.checkout(creator, holder), discard=None, idle=True))
     # A cycle runs two guards (checked_out, checked_in); the rare paths' guards
     # (opened, discarded) do not run on a reused, clean connection.
     guard_opcodes = 2 * (opcodes(guard) - opcodes(empty))
