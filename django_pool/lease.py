@@ -22,6 +22,7 @@ dead-thread handling have one thing to reset.
 from __future__ import annotations
 
 import select
+import sys
 import traceback
 import weakref
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -76,6 +77,16 @@ class ConnectionState:
         return bool(poller.poll(0))
 
 
+def _os_poll() -> Any:
+    # The operating system's poll(), even where gevent patched select: a
+    # zero-timeout poll never blocks, and gevent's would switch greenlets
+    # in the middle of a checkout.
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("select"):
+        return monkey.get_original("select", "poll")
+    return getattr(select, "poll", None)
+
+
 class _NoSocket:
     """The poller of a connection without a socket (SQLite): never readable."""
 
@@ -85,9 +96,10 @@ class _NoSocket:
 
 
 def _poller_for(fd: int | None) -> Any:
-    if fd is None or fd < 0 or not hasattr(select, "poll"):
+    poll = _os_poll()
+    if fd is None or fd < 0 or poll is None:
         return _NoSocket
-    poller = select.poll()
+    poller = poll()
     poller.register(fd, select.POLLIN | select.POLLPRI)
     return poller
 
