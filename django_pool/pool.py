@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import event, exc
 from sqlalchemy.pool import Pool, PoolProxiedConnection, QueuePool
 
+from . import retry
 from .config import PoolOptions
 from .driver import Driver
 from .errors import PoolTimeout
@@ -164,7 +165,14 @@ class DatabasePool:
             self._timed_out()
         self._local.creator = creator
         try:
-            connection = self._pool.connect()
+            # Failed connects are tried again until the timeout (retry.py).
+            connection = retry.connect(
+                self._pool.connect,
+                driver=self.driver,
+                alias=self.alias,
+                deadline=started + self.options.timeout,
+                timeout=self.options.timeout,
+            )
         except exc.TimeoutError:
             # Only reachable without the gate (a custom QueuePool subclass
             # that changes the bound): same error, same message.
