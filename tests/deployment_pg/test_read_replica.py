@@ -74,6 +74,9 @@ def test_router_with_a_pool_per_alias(shared_cluster):
             process.kill()
             process.wait()
 
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    assert report["driver"] == ("psycopg" if is_psycopg3 else "psycopg2")  # the suite's choice
     # The router did its job: writes on default, reads on replica, and the rows
     # written to the primary were read back from the standby.
     assert report["dbs"] == {"write": ["default"], "read": ["replica"]}

@@ -20,6 +20,7 @@ def main() -> None:
     """Migrate, run the traffic, report, wait for the test."""
     django.setup()
     from django.core.management import call_command
+    from django.db import connections
     from prometheus_client import CollectorRegistry, generate_latest
 
     import django_pool
@@ -57,6 +58,7 @@ def main() -> None:
     registry = CollectorRegistry()
     register(registry)
     report = {
+        "driver": connections["default"].Database.__name__,
         "dbs": {k: sorted(v) for k, v in dbs.items()},
         "rows": rows,
         "stats": stats,
