@@ -19,7 +19,14 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 from sqlalchemy import pool as sa_pool
 
-__all__ = ["GLOBAL_SETTINGS", "POOL_CLASSES", "RELEASE_POINTS", "PoolOptions", "parse_options"]
+__all__ = [
+    "GLOBAL_SETTINGS",
+    "PGBOUNCER_MODES",
+    "POOL_CLASSES",
+    "RELEASE_POINTS",
+    "PoolOptions",
+    "parse_options",
+]
 
 #: Global settings (of the packages django-pool replaces) that shape a pool.
 GLOBAL_SETTINGS = (
@@ -52,6 +59,9 @@ _RESET_ON_RETURN = ("rollback", "commit", None)
 
 #: When a connection may go back to the pool, as ``POOL['release']`` accepts it.
 RELEASE_POINTS = ("request", "transaction")
+
+#: PgBouncer's pool modes, as ``POOL['pgbouncer']`` accepts them.
+PGBOUNCER_MODES = ("session", "transaction", "statement")
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,12 @@ class PoolOptions:
     #: the outermost ``atomic()``. Session state set outside ``atomic()``
     #: does not survive to the next statement. PostgreSQL and MySQL only.
     release: str = "request"
+    #: PgBouncer's ``pool_mode`` when the connections go through PgBouncer:
+    #: ``"session"``, ``"transaction"`` or ``"statement"``; ``None``: no
+    #: PgBouncer, or not said. Changes nothing at run time: ``manage.py
+    #: check`` uses it to report what cannot work behind that mode
+    #: (docs/deployment-postgres.md).
+    pgbouncer: str | None = None
 
     @classmethod
     def from_settings(cls, alias: str, settings_dict: Mapping[str, Any]) -> PoolOptions:
@@ -368,6 +384,17 @@ def _release(where: str, value: Any) -> str:
     )
 
 
+def _pgbouncer(where: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.lower() in PGBOUNCER_MODES:
+        return value.lower()
+    raise ImproperlyConfigured(
+        f"{where} is improperly configured to {value!r}. Use PgBouncer's pool_mode: "
+        f"{', '.join(map(repr, PGBOUNCER_MODES))}, or None."
+    )
+
+
 _VALIDATORS = {
     "pool_class": _pool_class,
     "pool_size": _whole(1),
@@ -381,4 +408,5 @@ _VALIDATORS = {
     "reset_session": _reset_session,
     "leak_threshold": _optional_seconds,
     "release": _release,
+    "pgbouncer": _pgbouncer,
 }
