@@ -25,6 +25,8 @@ import django_pool
 from .cluster import PASSWORD, PASSWORD_USER
 from .conftest import DATABASE
 
+pytestmark = pytest.mark.deployment_pg
+
 ALIAS = "failover"
 THREADS = 8
 TIMEOUT = 5.0  # the pool's timeout: the promotion must complete within it

@@ -32,6 +32,8 @@ from .bouncer import PgBouncer, binary
 from .cluster import missing_tools
 from .conftest import require
 
+pytestmark = pytest.mark.deployment_pg
+
 ALIAS = "bouncer"
 DATABASE = "app"
 THREADS = 12

@@ -16,9 +16,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from .conftest import DATABASE
+
+pytestmark = pytest.mark.deployment_pg
 
 ROOT = Path(__file__).resolve().parents[2]
 
