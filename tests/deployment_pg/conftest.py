@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 
@@ -64,5 +65,8 @@ def add_alias(django_db_blocker) -> Iterator[Callable[..., str]]:
         if connection.alias in added:
             connection.close()
     for alias in added:
+        # This thread's wrapper too: the next test's alias of that name has new settings.
+        with contextlib.suppress(AttributeError):
+            del connections[alias]
         del connections.settings[alias]
         django_pool.dispose(alias)

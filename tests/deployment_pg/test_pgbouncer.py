@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 
 import django_pool
 from tests.faults.disposable import DisposablePostgres
@@ -188,3 +188,75 @@ def test_requests_work_and_bounds_hold(bouncer, postgres, add_alias, release):
         # Many clients on fewer servers: what transaction pooling is for.
         assert seen["servers"] < POOL_SIZE + MAX_OVERFLOW
     print(f"\npgbouncer {bouncer.pool_mode}, release {release}: max seen {seen}")
+
+
+@pytest.fixture
+def transaction_bouncer(postgres):
+    """A PgBouncer in transaction mode with 2 server connections."""
+    instance = PgBouncer(
+        server_port=postgres.port, database=DATABASE, pool_mode="transaction", default_pool_size=2
+    )
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.mark.parametrize("prepare_threshold", [5, None])
+def test_prepared_statements_break_transaction_pooling(
+    transaction_bouncer, add_alias, prepare_threshold
+):
+    # What django_pool.W012 warns of, made to happen: psycopg prepares a
+    # statement on one server session; PgBouncer runs the next execution on
+    # the other. Two raw clients hold the sessions in turn to steer it.
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    if not is_psycopg3:
+        pytest.skip("server_side_binding and prepare_threshold are psycopg 3's")
+    import psycopg2
+
+    alias = add_alias(
+        "bouncer_binding",
+        {
+            "ENGINE": "django_pool.backends.postgresql",
+            "NAME": DATABASE,
+            "USER": "postgres",
+            "HOST": "127.0.0.1",
+            "PORT": str(transaction_bouncer.port),
+            "DISABLE_SERVER_SIDE_CURSORS": True,
+            "OPTIONS": {"server_side_binding": True, "prepare_threshold": prepare_threshold},
+            "POOL": {"pool_size": 1, "max_overflow": 0, "pgbouncer": "transaction"},
+        },
+    )
+
+    def holder():
+        conn = psycopg2.connect(
+            host="127.0.0.1", port=transaction_bouncer.port, user="postgres", dbname=DATABASE
+        )
+        conn.cursor().execute("SELECT pg_backend_pid()")  # BEGIN: holds a server session
+        return conn
+
+    def run_query() -> int:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid() + %s", [0])
+            return cursor.fetchone()[0]
+
+    first = holder()  # holds session A
+    served_by = {run_query() for _ in range(8)}  # all on session B: prepared there
+    second = holder()  # now holds session B
+    first.rollback()  # A is free: the next query runs there
+    try:
+        if prepare_threshold is None:
+            served_by.add(run_query())
+            assert len(served_by) == 2  # it did move to the other session, and worked
+        else:
+            with pytest.raises(DatabaseError) as info:
+                run_query()
+            assert "prepared statement" in str(info.value)
+            assert "does not exist" in str(info.value)
+    finally:
+        second.rollback()
+        first.close()
+        second.close()
+        connections[alias].close()
