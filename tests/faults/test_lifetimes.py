@@ -121,9 +121,7 @@ def test_connect_errors_name_the_alias_and_never_the_password(server_vendor, dja
 
 
 @pytest.mark.parametrize("mistake", ["unknown database", "unknown user"])
-def test_connect_errors_waiting_cannot_fix_fail_at_once(
-    server_vendor, django_db_blocker, mistake
-):
+def test_connect_errors_waiting_cannot_fix_fail_at_once(server_vendor, django_db_blocker, mistake):
     # Waiting for a failover cannot fix these: no retry, whatever the timeout.
     # (A wrong password: tests/deployment_pg, on a server that asks for one.)
     settings = {**connections.settings[server_vendor], "POOL": {"timeout": 20}}
