@@ -50,9 +50,11 @@ POOL_CLASSES: dict[str, type[sa_pool.Pool]] = {
 # Which options each strategy honours; a user who sets one the chosen class
 # ignores gets an error, not silence (the peers' worst habit).
 _SIZED = {"pool_size", "max_overflow", "timeout"}
+# ``timeout`` also bounds the retries of a failed connect (retry.py), with
+# every pool class.
 _HONOURED: dict[type[sa_pool.Pool], set[str]] = {
     sa_pool.QueuePool: _SIZED,
-    sa_pool.SingletonThreadPool: {"pool_size"},
+    sa_pool.SingletonThreadPool: {"pool_size", "timeout"},
 }
 
 _RESET_ON_RETURN = ("rollback", "commit", None)
@@ -80,7 +82,8 @@ class PoolOptions:
     #: Extra connections allowed above ``pool_size`` under load, closed when
     #: returned. The server sees at most ``pool_size + max_overflow`` per process.
     max_overflow: int = 10
-    #: Seconds to wait for a free connection before raising ``PoolTimeout``.
+    #: Seconds to wait for a free connection before raising ``PoolTimeout``
+    #: (QueuePool), and to keep trying to open one the server refuses.
     timeout: float = 30.0
     #: Seconds after which a connection is replaced at checkout; ``None`` never.
     #: Keep it below the server's idle limit (MySQL ``wait_timeout``).
@@ -146,7 +149,7 @@ class PoolOptions:
         pool_cls = options.sqlalchemy_class(origin.get("pool_class", "POOL"))
         honoured = next(
             (keys for klass, keys in _HONOURED.items() if issubclass(pool_cls, klass)),
-            set(),
+            {"timeout"},
         )
         ignored = sorted(set(given) & (_SIZED - honoured))
         if ignored:

@@ -120,6 +120,23 @@ def test_connect_errors_name_the_alias_and_never_the_password(server_vendor, dja
     django_pool.dispose("unreachable")
 
 
+def test_timeout_bounds_connect_retries_with_any_pool_class(server_vendor, django_db_blocker):
+    # NullPool has no connection to wait for, but a refused connect still
+    # waits for the server, up to its timeout.
+    settings = {
+        **connections.settings[server_vendor],
+        "PORT": "1",
+        "POOL": {"pool_class": "null", "timeout": 0.3},
+    }
+    wrapper = load_backend(settings["ENGINE"]).DatabaseWrapper(settings, alias="unpooled")
+    started = time.monotonic()
+    with django_db_blocker.unblock(), pytest.raises(OperationalError) as info:
+        wrapper.ensure_connection()
+    assert time.monotonic() - started < 0.3 + 1.5
+    assert "['POOL']['timeout'] = 0.3 s" in str(info.value)
+    django_pool.dispose("unpooled")
+
+
 @pytest.mark.parametrize("mistake", ["unknown database", "unknown user"])
 def test_connect_errors_waiting_cannot_fix_fail_at_once(server_vendor, django_db_blocker, mistake):
     # Waiting for a failover cannot fix these: no retry, whatever the timeout.
