@@ -67,14 +67,28 @@ class Instance:
         self.log = data.parent / f"{data.name}.log"
 
     def start(self) -> None:
-        """Start it and wait until it accepts connections (a standby: read-only ones)."""
-        options = (
-            f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c max_connections=60"
-        )
-        _run(
-            _bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "start"
-        )
+        """Start it and wait until it accepts connections (a standby: read-only ones).
+
+        The port was free when chosen; other processes on the machine may take
+        it meanwhile: then start again on another.
+        """
+        for attempt in range(3):
+            options = (
+                f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 "
+                "-c fsync=off -c max_connections=60"
+            )
+            try:
+                _run(
+                    _bin("pg_ctl"),
+                    *("-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "start"),
+                )
+                return
+            except RuntimeError as err:
+                log = self.log.read_text(errors="replace") if self.log.exists() else ""
+                if "could not bind" not in log or attempt == 2:
+                    raise RuntimeError(f"{err}\n{self.data.name} log:\n{log[-3000:]}") from None
+                self.log.unlink()
+                self.port = free_port()
 
     def stop(self) -> None:
         """Fast shutdown: sessions are terminated, the server is gone when this returns."""
