@@ -260,3 +260,27 @@ def test_prepared_statements_break_transaction_pooling(
         first.close()
         second.close()
         connections[alias].close()
+
+
+def test_server_check_does_not_compare_with_the_server_behind_pgbouncer(
+    transaction_bouncer, add_alias
+):
+    # W001 compares the pool's bound with PostgreSQL's free slots; behind
+    # PgBouncer the bound counts against max_client_conn instead.
+    from django_pool.checks import check_server
+
+    settings = {
+        "ENGINE": "django_pool.backends.postgresql",
+        "NAME": DATABASE,
+        "USER": "postgres",
+        "HOST": "127.0.0.1",
+        "PORT": str(transaction_bouncer.port),
+        "DISABLE_SERVER_SIDE_CURSORS": True,
+        "POOL": {"pool_size": 1000, "max_overflow": 0},
+    }
+    add_alias("bouncer_unsaid", settings)
+    add_alias(
+        "bouncer_said", {**settings, "POOL": {**settings["POOL"], "pgbouncer": "transaction"}}
+    )
+    assert [w.id for w in check_server(databases=["bouncer_unsaid"])] == ["django_pool.W001"]
+    assert check_server(databases=["bouncer_said"]) == []
