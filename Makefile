@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 # Django's own suite, stock ENGINE vs django-pool ENGINE (docs/conformance.md).
 CONFORMANCE_APPS ?= backends servers basic transactions transaction_hooks select_for_update multiple_database
 
-.PHONY: demo test test-default test-alt test-deploy lint docs conformance conformance-full clean
+.PHONY: demo test test-default test-alt test-deploy test-deploy-pg lint docs conformance conformance-full clean
 
 $(STAMP): pyproject.toml scripts/system-deps.sh
 	bash scripts/system-deps.sh
@@ -35,6 +35,13 @@ test-deploy: $(STAMP)
 # psycopg2 and PyMySQL: Django picks its driver once per process.
 test-alt: $(STAMP)
 	DJANGO_POOL_TEST_DRIVERS=alt $(BIN)/python -m pytest
+
+# Failover, read replicas and PgBouncer (tests/deployment_pg): real servers started by the
+# tests, both driver sets, about 3 minutes; out of `make test`, in .ci/run.
+test-deploy-pg: $(STAMP)
+	bash scripts/deploy-pg-deps.sh
+	$(BIN)/python -m pytest -m deployment_pg tests/deployment_pg
+	DJANGO_POOL_TEST_DRIVERS=alt $(BIN)/python -m pytest -m deployment_pg tests/deployment_pg
 
 conformance: $(STAMP)
 	for vendor in sqlite postgresql mysql; do \

@@ -4,6 +4,12 @@ E001 CONN_MAX_AGE is not 0; E002 Django's native pool is set too; E003 POOL is
 invalid; W003 ``release="transaction"`` with ``ATOMIC_REQUESTS``, where it
 cannot release anything. With ``--database``: W001 the pool may open more connections than
 the server has free; W002 ``recycle`` is not below MySQL's ``wait_timeout``.
+
+Behind PgBouncer (``POOL['pgbouncer']`` names its pool_mode): W010 ``reset_session`` with
+transaction pooling; W011 server-side cursors with transaction pooling; W012 psycopg's
+prepared statements (``server_side_binding``) with transaction pooling; W013 statement
+pooling, where ``atomic()`` cannot work; W014 port 6432 (PgBouncer's) without
+``POOL['pgbouncer']``, so none of the above can be checked.
 """
 
 from __future__ import annotations
@@ -57,7 +63,86 @@ def check_settings(app_configs=None, **kwargs: Any) -> list[checks.CheckMessage]
                     id="django_pool.W003",
                 )
             )
+        errors += _pgbouncer_checks(where, settings_dict, options)
     return errors
+
+
+# PgBouncer's default port: a hint that PgBouncer is in between.
+_PGBOUNCER_PORT = "6432"
+
+
+def _pgbouncer_checks(
+    where: str, settings_dict: dict[str, Any], options: PoolOptions
+) -> list[checks.CheckMessage]:
+    """Return warnings for what cannot work behind the pool_mode POOL['pgbouncer'] names."""
+    mode = options.pgbouncer
+    engine = str(settings_dict.get("ENGINE", ""))
+    if not engine.endswith(".postgresql"):
+        return []
+    if mode is None:
+        ports = str(settings_dict.get("PORT") or "").split(",")
+        if _PGBOUNCER_PORT not in (p.strip() for p in ports):
+            return []
+        return [
+            checks.Warning(
+                f"{where}['PORT'] is {_PGBOUNCER_PORT}, PgBouncer's default port, but "
+                f"{where}['POOL']['pgbouncer'] does not say which pool_mode it runs: "
+                "what cannot work behind transaction pooling goes unchecked.",
+                hint=f"Set {where}['POOL']['pgbouncer'] to 'session' or 'transaction' "
+                "(PgBouncer's pool_mode), or silence django_pool.W014 if this is PostgreSQL.",
+                id="django_pool.W014",
+            )
+        ]
+    found: list[checks.CheckMessage] = []
+    if mode == "statement":
+        found.append(
+            checks.Warning(
+                f"{where}['POOL']['pgbouncer'] is 'statement': PgBouncer refuses every "
+                "transaction of more than one statement, so atomic(), and the ORM code that "
+                "uses it (save() with parents, delete() with cascades, migrations), fails.",
+                hint="Run PgBouncer with pool_mode = transaction for Django.",
+                id="django_pool.W013",
+            )
+        )
+    if mode in ("transaction", "statement"):
+        if options.reset_session:
+            found.append(
+                checks.Warning(
+                    f"{where}['POOL']['reset_session'] is set behind PgBouncer's "
+                    f"{mode} pooling, where no session state survives a transaction: the reset "
+                    "runs on whichever server connection PgBouncer picks, resets nothing of "
+                    "yours, and costs a round trip and Django's connection setup per request.",
+                    hint=f"Remove {where}['POOL']['reset_session'] (keep statements that share "
+                    "session state in one atomic() block), or use pool_mode = session.",
+                    id="django_pool.W010",
+                )
+            )
+        if not settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
+            found.append(
+                checks.Warning(
+                    f"{where}['DISABLE_SERVER_SIDE_CURSORS'] is not True behind PgBouncer's "
+                    f"{mode} pooling: QuerySet.iterator() opens a server-side cursor, which "
+                    "the next fetch may not find on the server connection it gets.",
+                    hint=f"Set {where}['DISABLE_SERVER_SIDE_CURSORS'] = True.",
+                    id="django_pool.W011",
+                )
+            )
+        db_options = settings_dict.get("OPTIONS") or {}
+        if db_options.get("server_side_binding") and (
+            db_options.get("prepare_threshold", 5) is not None
+        ):
+            found.append(
+                checks.Warning(
+                    f"{where}['OPTIONS']['server_side_binding'] is True behind PgBouncer's "
+                    f"{mode} pooling: psycopg prepares a statement run prepare_threshold "
+                    "times, and the next transaction may run on a server connection that "
+                    'never saw it ("prepared statement ... does not exist").',
+                    hint=f"Set {where}['OPTIONS']['prepare_threshold'] = None, or run "
+                    "PgBouncer 1.21+ with max_prepared_statements > 0.",
+                    id="django_pool.W012",
+                )
+            )
+    return found
 
 
 def check_server(app_configs=None, databases=None, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -81,7 +166,10 @@ def check_server(app_configs=None, databases=None, **kwargs: Any) -> list[checks
             continue
         bound = options.pool_size + options.max_overflow
         free = server["max_connections"] - server["connections"]
-        if bound > free:
+        # Behind PgBouncer the server's slots are PgBouncer's to share
+        # (default_pool_size); the pool's bound counts against its
+        # max_client_conn, which only its admin console shows.
+        if options.pgbouncer is None and bound > free:
             warnings.append(
                 checks.Warning(
                     f"Database {alias!r}: one process's pool may open {bound} connections "

@@ -21,6 +21,7 @@ from sqlalchemy import pool as sa_pool
 
 __all__ = [
     "GLOBAL_SETTINGS",
+    "PGBOUNCER_MODES",
     "POOL_CLASSES",
     "RELEASE_POINTS",
     "PoolOptions",
@@ -59,13 +60,18 @@ POOL_CLASSES: dict[str, type[sa_pool.Pool]] = {
 # Which options each strategy honours; a user who sets one the chosen class
 # ignores gets an error, not silence (the peers' worst habit).
 _SIZED = {"pool_size", "max_overflow", "timeout"}
+# ``timeout`` also bounds the retries of a failed connect (retry.py), with
+# every pool class.
 _HONOURED: dict[type[sa_pool.Pool], set[str]] = {
     sa_pool.QueuePool: _SIZED,
-    sa_pool.SingletonThreadPool: {"pool_size"},
+    sa_pool.SingletonThreadPool: {"pool_size", "timeout"},
 }
 
 RELEASE_POINTS: tuple[ReleasePoint, ...] = ("request", "transaction")
 """When a connection may go back to the pool, as ``POOL['release']`` accepts it."""
+
+#: PgBouncer's pool modes, as ``POOL['pgbouncer']`` accepts them.
+PGBOUNCER_MODES = ("session", "transaction", "statement")
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,8 @@ class PoolOptions:
     returned. The server sees at most ``pool_size + max_overflow`` per process.
     """
     timeout: float = 30.0
-    """Seconds to wait for a free connection before raising ``PoolTimeout``."""
+    """Seconds to wait for a free connection before raising ``PoolTimeout``
+    (QueuePool), and to keep trying to open one the server refuses."""
     recycle: float | None = 3600.0
     """Seconds after which a connection is replaced at checkout; ``None`` never.
     Keep it below the server's idle limit (MySQL ``wait_timeout``).
@@ -130,6 +137,12 @@ class PoolOptions:
     the outermost ``atomic()``. Session state set outside ``atomic()``
     does not survive to the next statement. PostgreSQL and MySQL only.
     """
+    pgbouncer: str | None = None
+    """PgBouncer's ``pool_mode`` when the connections go through PgBouncer:
+    ``"session"``, ``"transaction"`` or ``"statement"``; ``None``: no
+    PgBouncer, or not said. Changes nothing at run time: ``manage.py check``
+    uses it to report what cannot work behind that mode (docs/deployment.md).
+    """
 
     @classmethod
     def from_settings(cls, alias: str, settings_dict: Mapping[str, Any]) -> PoolOptions:
@@ -154,7 +167,7 @@ class PoolOptions:
         pool_cls = options.sqlalchemy_class(origin.get("pool_class", "POOL"))
         honoured = next(
             (keys for klass, keys in _HONOURED.items() if issubclass(pool_cls, klass)),
-            set(),
+            {"timeout"},
         )
         ignored = sorted(set(given) & (_SIZED - honoured))
         if ignored:
@@ -393,6 +406,17 @@ def _release(where: str, value: Any) -> ReleasePoint:
     )
 
 
+def _pgbouncer(where: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.lower() in PGBOUNCER_MODES:
+        return value.lower()
+    raise ImproperlyConfigured(
+        f"{where} is improperly configured to {value!r}. Use PgBouncer's pool_mode: "
+        f"{', '.join(map(repr, PGBOUNCER_MODES))}, or None."
+    )
+
+
 _VALIDATORS = {
     "pool_class": _pool_class,
     "pool_size": _whole(1),
@@ -406,4 +430,5 @@ _VALIDATORS = {
     "reset_session": _reset_session,
     "leak_threshold": _optional_seconds,
     "release": _release,
+    "pgbouncer": _pgbouncer,
 }

@@ -37,6 +37,17 @@ class Driver:
         """Return whether *error* means *connection* can never be used again."""
         return False
 
+    def is_permanent_connect_error(self, error: BaseException) -> bool:
+        """Return whether a failed connect would fail again however long one waits.
+
+        *error* is what the driver raised while opening a connection. True
+        (wrong password, unknown database) makes the checkout fail at once;
+        False lets it try again until the pool's ``timeout`` (a server
+        restarting, a failover). The default waits: a slow error beats a
+        false one.
+        """
+        return False
+
     def is_closed(self, connection: Any) -> bool:
         """Return whether *connection* was closed on the client side, without I/O."""
         return False

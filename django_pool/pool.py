@@ -18,6 +18,9 @@ all through its public API (``creator``, pool events,
   socket that is readable while idle means the server hung up (kill,
   restart, idle timeout, failover), then a real ping settles it; pre-ping
   adds the round trip only for connections idle longer than ``pre_ping_idle``;
+* a connection the server refuses is asked for again, with backoff, until
+  the checkout's ``timeout`` (:mod:`~django_pool.retry`): a failover costs
+  latency, not errors; a wrong password or database fails at once;
 * recycling with jitter, at checkout and at return;
 * a connection goes back only clean, else it is closed;
 * one disconnect marks every older connection stale (a server restart costs
@@ -42,7 +45,7 @@ from django.core.exceptions import ImproperlyConfigured
 from sqlalchemy import event, exc
 from sqlalchemy.pool import Pool, QueuePool
 
-from . import forksafe, signals
+from . import forksafe, retry, signals
 from .config import PoolOptions
 from .driver import Driver
 from .errors import PoolTimeout
@@ -190,7 +193,7 @@ class DatabasePool:
         # An idle lease, or a new one: (lease, whether its connection is new).
         gate = self._gate
         if gate is None:
-            return self._open_lease(creator)
+            return self._open_lease(creator, deadline)
         got, lease = gate.try_take()
         if not got:
             self._housekeeping()
@@ -200,18 +203,28 @@ class DatabasePool:
         if lease is not None:
             return lease, False
         try:
-            return self._open_lease(creator)
+            return self._open_lease(creator, deadline)
         except BaseException:
             gate.release()
             raise
 
-    def _open_lease(self, creator: Callable[[], tuple[Any, dict]]) -> tuple[Lease, bool]:
+    def _open_lease(
+        self, creator: Callable[[], tuple[Any, dict]], deadline: float
+    ) -> tuple[Lease, bool]:
         if self.options.pool_class == "static":
             self._refuse_sharing()
         local = self._local
         local.creator, local.opened = creator, False
         try:
-            fairy = self._pool.connect()
+            # A refused connect is tried again until the deadline (retry.py):
+            # a failover costs latency, not errors.
+            fairy = retry.connect(
+                self._pool.connect,
+                driver=self.driver,
+                alias=self.alias,
+                deadline=deadline,
+                timeout=self.options.timeout,
+            )
         except exc.TimeoutError:
             # Only a custom QueuePool subclass with a smaller bound than the
             # gate's gets here: same error, same message (the caller frees

@@ -94,13 +94,64 @@ def test_1000_threads_that_die_holding_a_connection(server, configure_pool):
 
 
 def test_connect_errors_name_the_alias_and_never_the_password(server_vendor, django_db_blocker):
-    settings = {**connections.settings[server_vendor], "PORT": "1", "PASSWORD": "hunter2-secret"}
+    # Refused: tried again until POOL['timeout'], then the last error.
+    settings = {
+        **connections.settings[server_vendor],
+        "PORT": "1",
+        "PASSWORD": "hunter2-secret",
+        "POOL": {"timeout": 0.5},
+    }
     wrapper = load_backend(settings["ENGINE"]).DatabaseWrapper(settings, alias="unreachable")
     started = time.monotonic()
     with django_db_blocker.unblock(), pytest.raises(OperationalError) as info:
         wrapper.ensure_connection()
-    assert time.monotonic() - started < 5  # refused at once, no hang
-    assert "database 'unreachable': cannot open a connection" in str(info.value)
-    assert "hunter2-secret" not in str(info.value)
+    assert time.monotonic() - started < 0.5 + 1.5  # the timeout, not a hang
+    message = str(info.value)
+    assert "database 'unreachable': cannot open a connection" in message
+    assert "gave up after" in message
+    assert "settings.DATABASES['unreachable']['POOL']['timeout'] = 0.5 s" in message
+    assert "hunter2-secret" not in message
+    # It tried again, with backoff: pauses from 25-50 ms doubling, so 4 or 5
+    # attempts in 0.5 s (a loop without pauses would make hundreds).
+    assert 2 <= stats("unreachable")["connections_errors"] <= 6
     assert wrapper.connection is None
     django_pool.dispose("unreachable")
+
+
+def test_timeout_bounds_connect_retries_with_any_pool_class(server_vendor, django_db_blocker):
+    # NullPool has no connection to wait for, but a refused connect still
+    # waits for the server, up to its timeout.
+    settings = {
+        **connections.settings[server_vendor],
+        "PORT": "1",
+        "POOL": {"pool_class": "null", "timeout": 0.3},
+    }
+    wrapper = load_backend(settings["ENGINE"]).DatabaseWrapper(settings, alias="unpooled")
+    started = time.monotonic()
+    with django_db_blocker.unblock(), pytest.raises(OperationalError) as info:
+        wrapper.ensure_connection()
+    assert time.monotonic() - started < 0.3 + 1.5
+    assert "['POOL']['timeout'] = 0.3 s" in str(info.value)
+    django_pool.dispose("unpooled")
+
+
+@pytest.mark.parametrize("mistake", ["unknown database", "unknown user"])
+def test_connect_errors_waiting_cannot_fix_fail_at_once(server_vendor, django_db_blocker, mistake):
+    # Waiting for a failover cannot fix these: no retry, whatever the timeout.
+    # (A wrong password: tests/deployment_pg, on a server that asks for one.)
+    settings = {**connections.settings[server_vendor], "POOL": {"timeout": 20}}
+    if mistake == "unknown database":
+        settings["NAME"] = "django_pool_no_such_database"
+    elif connections[server_vendor].vendor == "mysql":
+        settings["USER"] = "django_pool_no_such_user"  # 1045 access denied
+    else:
+        settings["USER"] = "django_pool_no_such_role"  # 28000
+    wrapper = load_backend(settings["ENGINE"]).DatabaseWrapper(settings, alias="mistaken")
+    started = time.monotonic()
+    with django_db_blocker.unblock(), pytest.raises(OperationalError) as info:
+        wrapper.ensure_connection()
+    assert time.monotonic() - started < 2
+    assert "database 'mistaken': cannot open a connection" in str(info.value)
+    assert "gave up after" not in str(info.value)
+    assert stats("mistaken")["connections_errors"] == 1
+    django_pool.dispose("mistaken")

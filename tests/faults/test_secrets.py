@@ -57,7 +57,7 @@ def test_password_never_appears(configure_pool, every_log_line):
     seen += [repr(django_pool.get_stats()), repr(connections[alias])]
     seen += [repr(pool.__dict__) for pool in django_pool.registry.pools()]
 
-    unreachable = {**connections.settings[alias], "PORT": "1", "POOL": {}}
+    unreachable = {**connections.settings[alias], "PORT": "1", "POOL": {"timeout": 0.2}}
     wrapper = load_backend(unreachable["ENGINE"]).DatabaseWrapper(unreachable, alias="down")
     with pytest.raises(OperationalError) as info:
         wrapper.ensure_connection()

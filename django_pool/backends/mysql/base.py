@@ -25,6 +25,11 @@ Database: Any = base.Database  # type: ignore[attr-defined]
 _DISCONNECT_CODES = frozenset({2006, 2013, 2014, 2045, 2055, 4031, 1927, 1053})
 
 
+# Errors at connect that no wait can fix: 1044 access denied to the database,
+# 1045 access denied (wrong user or password), 1049 unknown database.
+_PERMANENT_CONNECT_CODES = frozenset({1044, 1045, 1049})
+
+
 def _account(params: dict[str, Any]) -> tuple[str, str, str]:
     """Return (user, password, database) a connection was opened with.
 
@@ -79,6 +84,15 @@ class MySQLDriver(Driver):
         code = error.args[0] if error.args else None
         # InterfaceError (0, '') is how both drivers report a closed socket.
         return code in _DISCONNECT_CODES or isinstance(error, Database.InterfaceError)
+
+    def is_permanent_connect_error(self, error: BaseException) -> bool:
+        Database = base.Database
+        if not isinstance(error, Database.Error):
+            return False
+        if not isinstance(error, Database.OperationalError):
+            return True  # bad arguments: a ProgrammingError, an InterfaceError
+        code = error.args[0] if error.args else None
+        return code in _PERMANENT_CONNECT_CODES
 
     def is_closed(self, connection: Any) -> bool:
         return not connection.open

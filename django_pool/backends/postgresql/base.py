@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db.backends.postgresql import base
@@ -29,7 +30,24 @@ Database: Any = base.Database  # type: ignore[attr-defined]
 
 # SQLSTATEs after which the session is gone: class 08 (connection exception),
 # 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now.
-_DISCONNECT_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+# 25006 read-only transaction: a write reached a server that is (now) a
+# standby, so the connections opened before are on the wrong server too.
+_DISCONNECT_SQLSTATES = ("08", "57P01", "57P02", "57P03", "25006")
+
+# Errors at connect that no wait can fix: 28P01 wrong password, 28000 role
+# unknown or refused by pg_hba.conf, 3D000 unknown database. libpq reports a
+# failed connect as text only (no SQLSTATE), one line per host tried: these
+# are the server's (and PgBouncer's) English messages. A server with another
+# lc_messages falls back to waiting, which is slow, not wrong.
+_PERMANENT_CONNECT_SQLSTATES = frozenset({"28P01", "28000", "3D000"})
+_PERMANENT_CONNECT_TEXT = re.compile(
+    r"authentication failed for user"  # 28P01, and ident/peer/ldap...: 28000
+    r'|role "[^"]*" does not exist'  # 28000
+    r"|no pg_hba\.conf entry|pg_hba\.conf rejects connection"  # 28000
+    r'|database "[^"]*" does not exist'  # 3D000
+    r"|no password supplied"  # libpq: the server wants a password, none given
+    r"|no such database|no such user"  # PgBouncer
+)
 
 
 class PostgreSQLDriver(Driver):
@@ -48,6 +66,17 @@ class PostgreSQLDriver(Driver):
         # "server closed the connection unexpectedly" carries no SQLSTATE;
         # both drivers mark the connection closed (broken) after it.
         return connection is not None and self.is_closed(connection)
+
+    def is_permanent_connect_error(self, error: BaseException) -> bool:
+        Database = base.Database
+        if not isinstance(error, Database.Error):
+            return False
+        if not isinstance(error, Database.OperationalError):
+            return True  # bad arguments: "invalid connection option" is a ProgrammingError
+        sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if sqlstate:
+            return sqlstate in _PERMANENT_CONNECT_SQLSTATES
+        return _PERMANENT_CONNECT_TEXT.search(str(error)) is not None
 
     def is_closed(self, connection: Any) -> bool:
         return bool(connection.closed)

@@ -31,6 +31,10 @@ class SQLiteDriver(Driver):
     def is_disconnect(self, error: BaseException, connection: Any) -> bool:
         return isinstance(error, sqlite3.ProgrammingError) and "closed" in str(error)
 
+    def is_permanent_connect_error(self, error: BaseException) -> bool:
+        # A local file: no server to come back; waiting never helps.
+        return True
+
     def is_closed(self, connection: Any) -> bool:
         try:
             connection.total_changes  # noqa: B018 - raises once closed

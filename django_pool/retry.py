@@ -1,0 +1,102 @@
+"""Opening a connection again until the pool's ``timeout``: a failover costs latency, not errors.
+
+When a checkout needs a new physical connection and the server refuses it
+(stopped, restarting, a standby being promoted, too many connections), no
+statement has been sent yet: trying again is safe. :func:`connect` keeps
+trying, with capped exponential backoff and jitter, until the checkout's
+deadline (the pool's ``timeout``, counted from the start of the checkout),
+then raises Django's ``OperationalError`` with the last connection error.
+
+Errors that waiting cannot fix fail at once: the vendor's
+:meth:`~django_pool.driver.Driver.is_permanent_connect_error` says which
+(wrong password, unknown database or role).
+
+Each attempt is the driver's own connect, bounded by its own timeout
+(``OPTIONS["connect_timeout"]``): a last attempt started before the deadline
+may end after it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.db import OperationalError
+
+from .driver import Driver
+
+__all__ = ["FIRST_DELAY", "MAX_DELAY", "connect"]
+
+logger = logging.getLogger("django_pool.pool")
+
+T = TypeVar("T")
+
+#: Seconds before the second attempt; each later delay doubles, up to MAX_DELAY.
+FIRST_DELAY = 0.05
+#: Longest pause between attempts: a promotion is noticed within this.
+MAX_DELAY = 1.0
+
+
+def connect(
+    open_: Callable[[], T],
+    *,
+    driver: Driver,
+    alias: str,
+    deadline: float,
+    timeout: float,
+) -> T:
+    """Return ``open_()``, trying again on transient connection errors until *deadline*.
+
+    *deadline* is a ``time.monotonic()`` instant; *timeout* the setting it came
+    from, for the message. The first attempt is always made. Anything but a
+    database error (a bug, a ``KeyboardInterrupt``) propagates at once.
+    """
+    attempt = 0
+    while True:
+        try:
+            return open_()
+        except OperationalError as err:
+            cause = _driver_error(err)
+            if driver.is_permanent_connect_error(cause):
+                raise
+            attempt += 1
+            # Full jitter on the upper half: threads that failed together
+            # do not come back together.
+            delay = min(MAX_DELAY, FIRST_DELAY * 2 ** (attempt - 1))
+            delay *= random.uniform(0.5, 1.0)  # noqa: S311 - not crypto
+            remaining = deadline - time.monotonic()
+            if remaining <= delay:
+                raise _gave_up(err, alias, attempt, timeout) from err
+            if attempt == 1:
+                logger.warning(
+                    "database %r: cannot open a connection, trying again for up to %.1f s: %s",
+                    alias,
+                    remaining,
+                    _first_line(cause),
+                )
+            else:
+                logger.debug("database %r: connection attempt %d failed", alias, attempt)
+            time.sleep(delay)
+
+
+def _driver_error(err: BaseException) -> BaseException:
+    # The wrapper's creator raises Django's OperationalError "from" the
+    # driver's error; a custom creator may raise the driver's error itself.
+    return err.__cause__ if err.__cause__ is not None else err
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _gave_up(err: OperationalError, alias: str, attempts: int, timeout: float) -> OperationalError:
+    # The driver's text never holds the password (libpq and MySQL clients
+    # leave it out of their messages).
+    return OperationalError(
+        f"{err} (gave up after {attempts} attempts within "
+        f"settings.DATABASES[{alias!r}]['POOL']['timeout'] = {timeout:g} s)"
+    )
