@@ -70,8 +70,8 @@ _HONOURED: dict[type[sa_pool.Pool], set[str]] = {
 RELEASE_POINTS: tuple[ReleasePoint, ...] = ("request", "transaction")
 """When a connection may go back to the pool, as ``POOL['release']`` accepts it."""
 
-#: PgBouncer's pool modes, as ``POOL['pgbouncer']`` accepts them.
 PGBOUNCER_MODES = ("session", "transaction", "statement")
+"""PgBouncer's ``pool_mode`` values, as ``POOL['pgbouncer']`` accepts them."""
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ def current_owner() -> Owner:
     monkey = sys.modules.get("gevent.monkey")
     if monkey is None or not monkey.is_module_patched("threading"):
         return thread
-    from greenlet import getcurrent
+    from greenlet import getcurrent  # type: ignore[import-untyped]
 
     greenlet = getcurrent()
     if greenlet.parent is None:  # a thread's main greenlet: the thread is the holder

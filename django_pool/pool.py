@@ -58,6 +58,9 @@ __all__ = ["STATE", "DatabasePool"]
 
 logger = logging.getLogger(__name__)
 
+Creator = Callable[[], tuple[Any, "dict[str, Any] | None"]]
+"""Opens a DB-API connection; returns it with the parameters it was opened with."""
+
 #: Key of the :class:`ConnectionState` in each SQLAlchemy record's ``info``.
 STATE = "django_pool.state"
 
@@ -168,7 +171,7 @@ class DatabasePool:
         self._lend(lease, holder, now, now)
         return True
 
-    def checkout(self, creator: Callable[[], tuple[Any, dict]], holder: Any) -> Lease:
+    def checkout(self, creator: Creator, holder: Any) -> Lease:
         """Lend a connection to *holder* (a weak reference to the borrowing wrapper).
 
         Reuse an idle one, else open one with *creator* (which returns the
@@ -189,7 +192,7 @@ class DatabasePool:
             self._lend(lease, holder, started, now)
             return lease
 
-    def _take(self, creator: Callable[[], tuple[Any, dict]], deadline: float) -> tuple[Lease, bool]:
+    def _take(self, creator: Creator, deadline: float) -> tuple[Lease, bool]:
         # An idle lease, or a new one: (lease, whether its connection is new).
         gate = self._gate
         if gate is None:
@@ -208,9 +211,7 @@ class DatabasePool:
             gate.release()
             raise
 
-    def _open_lease(
-        self, creator: Callable[[], tuple[Any, dict]], deadline: float
-    ) -> tuple[Lease, bool]:
+    def _open_lease(self, creator: Creator, deadline: float) -> tuple[Lease, bool]:
         if self.options.pool_class == "static":
             self._refuse_sharing()
         local = self._local

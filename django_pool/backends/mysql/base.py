@@ -86,7 +86,6 @@ class MySQLDriver(Driver):
         return code in _DISCONNECT_CODES or isinstance(error, Database.InterfaceError)
 
     def is_permanent_connect_error(self, error: BaseException) -> bool:
-        Database = base.Database
         if not isinstance(error, Database.Error):
             return False
         if not isinstance(error, Database.OperationalError):

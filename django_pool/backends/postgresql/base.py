@@ -68,7 +68,6 @@ class PostgreSQLDriver(Driver):
         return connection is not None and self.is_closed(connection)
 
     def is_permanent_connect_error(self, error: BaseException) -> bool:
-        Database = base.Database
         if not isinstance(error, Database.Error):
             return False
         if not isinstance(error, Database.OperationalError):
