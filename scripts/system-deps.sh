@@ -12,6 +12,9 @@ missing=()    # Debian package names
 unmet=()      # what a non-Debian machine must provide, in words
 
 has_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
+# mod_spatialite is a loadable module, not in ldconfig's cache.
+has_module() { compgen -G "/usr/lib/$1*" >/dev/null || compgen -G "/usr/lib/*/$1*" >/dev/null ||
+    compgen -G "/usr/local/lib/$1*" >/dev/null; }
 
 if ! pkg-config --exists mariadb 2>/dev/null && ! pkg-config --exists mysqlclient 2>/dev/null; then
     missing+=(libmariadb-dev pkg-config)
@@ -22,7 +25,7 @@ if ! has_lib 'libgdal\.so' || ! has_lib 'libgeos_c\.so' || ! has_lib 'libproj\.s
     missing+=(gdal-bin)
     unmet+=("the GDAL, GEOS and PROJ libraries (gdal-bin, gdal, geos, proj)")
 fi
-if ! has_lib 'mod_spatialite\.so'; then
+if ! has_module mod_spatialite.so; then
     missing+=(libsqlite3-mod-spatialite)
     unmet+=("SpatiaLite's SQLite extension mod_spatialite (libsqlite3-mod-spatialite)")
 fi
@@ -42,9 +45,15 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing ${missing[*]}"
     # Wait for another apt run (a parallel job) rather than fail on its lock.
     apt_get=(apt-get -o DPkg::Lock::Timeout=600 -y -qq)
-    DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" update >/dev/null
-    DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install --no-install-recommends \
-        "${missing[@]}" >/dev/null
+    log=$(mktemp)
+    trap 'rm -f "$log"' EXIT
+    # apt's chatter (debconf notes included) only when something fails.
+    if ! { DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" update &&
+        DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install --no-install-recommends \
+            "${missing[@]}"; } >"$log" 2>&1; then
+        cat "$log" >&2
+        exit 1
+    fi
 else
     echo "django-pool's tests need system packages that are missing:" >&2
     for what in "${unmet[@]}"; do
