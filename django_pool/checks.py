@@ -2,8 +2,10 @@
 
 E001 CONN_MAX_AGE is not 0; E002 Django's native pool is set too; E003 POOL is
 invalid; W003 ``release="transaction"`` with ``ATOMIC_REQUESTS``, where it
-cannot release anything. With ``--database``: W001 the pool may open more connections than
-the server has free; W002 ``recycle`` is not below MySQL's ``wait_timeout``.
+cannot release anything; W004 a database's ENGINE cannot be pooled (it stays
+unpooled; ``"POOL": False`` says that is intended). With ``--database``: W001
+the pool may open more connections than the server has free; W002 ``recycle``
+is not below MySQL's ``wait_timeout``.
 """
 
 from __future__ import annotations
@@ -18,24 +20,65 @@ from django.db.utils import load_backend
 from .config import PoolOptions
 from .release import check_vendor
 
-__all__ = ["check_server", "check_settings", "register"]
+__all__ = ["check_server", "check_settings", "check_unpooled", "register"]
 
-ENGINE_PREFIX = "django_pool.backends."
+# ENGINEs with nothing to pool: Django's placeholder when DATABASES is empty.
+_NOTHING_TO_POOL = frozenset({"django.db.backends.dummy"})
 
 
 def register() -> None:
     """Register the checks with Django (called from the app's ready())."""
     checks.register(check_settings)  # every check, runserver and migrate included
+    checks.register(check_unpooled)
     checks.register(check_server, checks.Tags.database)  # only with --database
 
 
+def _wrapper_class(settings_dict: dict[str, Any]) -> type | None:
+    """Return the ENGINE's DatabaseWrapper class; None if it does not load (Django says why)."""
+    try:
+        return load_backend(settings_dict.get("ENGINE", "")).DatabaseWrapper
+    except Exception:  # noqa: BLE001 - Django's own error comes at first use
+        return None
+
+
+def _is_pooled(settings_dict: dict[str, Any]) -> bool:
+    from .wrapper import PooledDatabaseWrapperMixin
+
+    wrapper = _wrapper_class(settings_dict)
+    return wrapper is not None and issubclass(wrapper, PooledDatabaseWrapperMixin)
+
+
 def _pooled_aliases(databases=None) -> list[str]:
+    # By class, not ENGINE name: a project's own pooled backend is checked too.
     return [
         alias
         for alias, settings_dict in settings.DATABASES.items()
-        if str(settings_dict.get("ENGINE", "")).startswith(ENGINE_PREFIX)
-        and (databases is None or alias in databases)
+        if (databases is None or alias in databases) and _is_pooled(settings_dict)
     ]
+
+
+def check_unpooled(app_configs=None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Warn about each database django-pool leaves unpooled without being told to."""
+    warnings: list[checks.CheckMessage] = []
+    for alias, settings_dict in settings.DATABASES.items():
+        engine = settings_dict.get("ENGINE", "")
+        if settings_dict.get("POOL") is False or engine in _NOTHING_TO_POOL:
+            continue
+        if _wrapper_class(settings_dict) is None or _is_pooled(settings_dict):
+            continue
+        where = f"settings.DATABASES[{alias!r}]"
+        warnings.append(
+            checks.Warning(
+                f"Database {alias!r} is not pooled: django-pool cannot pool its ENGINE "
+                f"{engine!r}, whose DatabaseWrapper derives from no backend it supports "
+                "(PostgreSQL, MySQL/MariaDB, SQLite, PostGIS, SpatiaLite, MySQL GIS).",
+                hint=f"Set {where}['POOL'] = False to keep it unpooled knowingly, or give it "
+                "a pooled backend built on PooledDatabaseWrapperMixin and a Driver "
+                "(docs/migration.md, 'Your own backend').",
+                id="django_pool.W004",
+            )
+        )
+    return warnings
 
 
 def check_settings(app_configs=None, **kwargs: Any) -> list[checks.CheckMessage]:
