@@ -39,8 +39,10 @@ __all__ = ["PooledDatabaseWrapperMixin"]
 # database's NAME) are never pooled, or they would keep the database busy.
 _unpooled: ContextVar[bool] = ContextVar("django_pool_unpooled", default=False)
 
-# Settings keys that do not shape a physical connection.
-_NOT_CONNECTION_KEYS = frozenset({"TEST", "CONN_MAX_AGE", "ATOMIC_REQUESTS"})
+# Settings keys that do not shape a physical connection. SCHEMA: django-tenants
+# writes the current tenant's schema there at every set_tenant() (it sets the
+# search_path per cursor); in the digest, every tenant switch would retire the pool.
+_NOT_CONNECTION_KEYS = frozenset({"TEST", "CONN_MAX_AGE", "ATOMIC_REQUESTS", "SCHEMA"})
 
 # Connections a forked child inherited from its parent: referenced forever so
 # that garbage collection never closes the parent's sockets from the child.

@@ -27,7 +27,15 @@ def test_activation_targets():
     }
     switched = activate(databases)
     engines = {alias: s["ENGINE"] for alias, s in databases.items()}
-    assert switched == ["x_pg", "x_postgis", "x_spatialite", "x_mysqlgis", "x_tenants", "x_own", "x_unpoolable"]
+    assert switched == [
+        "x_pg",
+        "x_postgis",
+        "x_spatialite",
+        "x_mysqlgis",
+        "x_tenants",
+        "x_own",
+        "x_unpoolable",
+    ]
     assert engines["x_postgis"] == "django_pool.backends.postgis"
     assert engines["x_spatialite"] == "django_pool.backends.spatialite"
     assert engines["x_mysqlgis"] == "django_pool.backends.mysqlgis"
