@@ -20,7 +20,10 @@ from django.db.utils import load_backend
 from .config import PoolOptions
 from .release import check_vendor
 
-__all__ = ["check_server", "check_settings", "check_unpooled", "register"]
+__all__ = ["check_server", "check_settings", "check_unpooled", "pooled_aliases", "register"]
+
+#: The named twins' ENGINE prefix (a pooled backend may live elsewhere: see pooled_aliases()).
+ENGINE_PREFIX = "django_pool.backends."
 
 # ENGINEs with nothing to pool: Django's placeholder when DATABASES is empty.
 _NOTHING_TO_POOL = frozenset({"django.db.backends.dummy"})
@@ -48,8 +51,11 @@ def _is_pooled(settings_dict: dict[str, Any]) -> bool:
     return wrapper is not None and issubclass(wrapper, PooledDatabaseWrapperMixin)
 
 
-def _pooled_aliases(databases=None) -> list[str]:
-    # By class, not ENGINE name: a project's own pooled backend is checked too.
+def pooled_aliases(databases=None) -> list[str]:
+    """Return the aliases (of *databases*, or all) whose ENGINE is a pooled backend.
+
+    By class, not ENGINE name: a project's own pooled backend counts too.
+    """
     return [
         alias
         for alias, settings_dict in settings.DATABASES.items()
@@ -84,7 +90,7 @@ def check_unpooled(app_configs=None, **kwargs: Any) -> list[checks.CheckMessage]
 def check_settings(app_configs=None, **kwargs: Any) -> list[checks.CheckMessage]:
     """Check every pooled alias's settings; no database access."""
     errors: list[checks.CheckMessage] = []
-    for alias in _pooled_aliases():
+    for alias in pooled_aliases():
         settings_dict = settings.DATABASES[alias]
         where = f"settings.DATABASES[{alias!r}]"
         max_age = settings_dict.get("CONN_MAX_AGE", 0)
@@ -130,7 +136,7 @@ def check_server(app_configs=None, databases=None, **kwargs: Any) -> list[checks
     from django.db import DatabaseError, connections
 
     warnings: list[checks.CheckMessage] = []
-    for alias in _pooled_aliases(databases or ()):
+    for alias in pooled_aliases(databases or ()):
         connection = connections[alias]
         try:
             options = PoolOptions.from_settings(alias, connection.settings_dict)

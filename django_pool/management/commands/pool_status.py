@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connections
 
 import django_pool
-from django_pool.checks import ENGINE_PREFIX
+from django_pool.checks import pooled_aliases
 from django_pool.config import PoolOptions
 
 
@@ -38,15 +38,7 @@ class Command(BaseCommand):
         parser.add_argument("--count", type=int, help="with --watch: stop after this many")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        aliases = (
-            [options["database"]]
-            if options["database"]
-            else [
-                alias
-                for alias in connections
-                if str(connections.settings[alias]["ENGINE"]).startswith(ENGINE_PREFIX)
-            ]
-        )
+        aliases = [options["database"]] if options["database"] else pooled_aliases()
         if not aliases:
             raise CommandError("No database uses a django_pool ENGINE.")
         shown = 0
