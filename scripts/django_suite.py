@@ -52,14 +52,17 @@ DEFAULT_APPS = [
 ]
 GIS_APPS = ["gis_tests"]
 # Vendor -> (stock ENGINE, pooled ENGINE, server settings key or None for files).
+GIS = "django.contrib.gis.db.backends"
+POOLED = "django_pool.backends"
 ENGINES = {
-    "postgresql": ("django.db.backends.postgresql", "django_pool.backends.postgresql", "postgresql"),
-    "mysql": ("django.db.backends.mysql", "django_pool.backends.mysql", "mysql"),
-    "sqlite": ("django.db.backends.sqlite3", "django_pool.backends.sqlite3", None),
-    "postgis": ("django.contrib.gis.db.backends.postgis", "django_pool.backends.postgis", "postgresql"),
-    "mysqlgis": ("django.contrib.gis.db.backends.mysql", "django_pool.backends.mysqlgis", "mysql"),
-    "spatialite": ("django.contrib.gis.db.backends.spatialite", "django_pool.backends.spatialite", None),
+    "postgresql": ("django.db.backends.postgresql", f"{POOLED}.postgresql", "postgresql"),
+    "mysql": ("django.db.backends.mysql", f"{POOLED}.mysql", "mysql"),
+    "sqlite": ("django.db.backends.sqlite3", f"{POOLED}.sqlite3", None),
+    "postgis": (f"{GIS}.postgis", f"{POOLED}.postgis", "postgresql"),
+    "mysqlgis": (f"{GIS}.mysql", f"{POOLED}.mysqlgis", "mysql"),
+    "spatialite": (f"{GIS}.spatialite", f"{POOLED}.spatialite", None),
 }
+GIS_VENDORS = ("postgis", "mysqlgis", "spatialite")
 CACHE = Path(os.environ.get("DJANGO_POOL_CACHE", Path.home() / ".cache" / "django-pool"))
 SERVERS = {
     "postgresql": {
@@ -103,6 +106,8 @@ def default_driver(vendor: str) -> str:
     import sqlite3
 
     return "sqlite3" if hasattr(sqlite3.Connection, "enable_load_extension") else "pysqlite3"
+
+
 # "test_x (app.tests.Class.test_x) ... ok" and its variants.
 LINE = re.compile(
     r"^(?P<name>\w+) \((?P<path>[\w.]+)\)(?:\n.*?)? \.\.\. "
@@ -260,7 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("apps", nargs="*", help="default: 15 apps; gis_tests for GIS vendors")
     args = parser.parse_args(argv)
     if not args.apps:
-        args.apps = GIS_APPS if args.vendor in ("postgis", "mysqlgis", "spatialite") else DEFAULT_APPS
+        args.apps = (
+            GIS_APPS if args.vendor in ("postgis", "mysqlgis", "spatialite") else DEFAULT_APPS
+        )
     driver = args.driver or default_driver(args.vendor)
 
     source = django_source()
@@ -306,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
     fixed = sorted(t for t, o in stock.items() if o in bad and pooled.get(t) not in bad)
     # A test missing from one run (a crash mid-run) is a difference too.
     missing = sorted(set(stock) - set(pooled))
+    # Skipped with one ENGINE only: not a failure, but a difference to explain.
+    skipped_differently = sorted(
+        t for t in set(stock) & set(pooled) if (stock[t] == "skipped") != (pooled[t] == "skipped")
+    )
 
     print(f"\nDjango {django.get_version()}, {args.vendor}/{driver}, --parallel {args.parallel}")
     columns = ("tests", "pass", "fail", "err", "skip")
@@ -335,6 +346,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {test}")
     if fixed:
         print(f"failing with the stock ENGINE only: {len(fixed)}")
+    if skipped_differently:
+        print(f"skipped with one ENGINE only: {len(skipped_differently)}")
+        for test in skipped_differently:
+            print(f"  {test}: stock {stock[test]}, django-pool {pooled[test]}")
     if args.json:
         import sqlalchemy
 
@@ -352,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
                     "new": new,
                     "missing": missing,
                     "fixed": fixed,
+                    "skipped_differently": skipped_differently,
                     "failing": {
                         v: sorted(t for t, o in results[v]["outcomes"].items() if o in bad)
                         for v in results
