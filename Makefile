@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	bash scripts/system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[psycopg,psycopg2,mysqlclient,pymysql,test]"
+	$(BIN)/pip install --quiet --no-binary pysqlite3 -e ".[psycopg,psycopg2,mysqlclient,pymysql,test]"
 	touch $(STAMP)
 
 demo: $(STAMP)

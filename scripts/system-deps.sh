@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System packages the test suite needs, installed when missing and we are
 # allowed to (root with apt); anything else: say what to install, and stop.
-#   - MariaDB client headers: mysqlclient compiles against them.
+#   - MariaDB client headers: mysqlclient compiles against them; SQLite's:
+#     pysqlite3 (a sqlite3 that loads extensions, for SpatiaLite) does.
 #   - GeoDjango (the pooled GIS backends): GDAL, GEOS and PROJ libraries,
 #     SpatiaLite's SQLite extension, and PostGIS for each local PostgreSQL.
 # Idempotent and quiet: when everything is there it installs nothing and
@@ -24,6 +25,11 @@ if ! has_lib 'libgdal\.so' || ! has_lib 'libgeos_c\.so' || ! has_lib 'libproj\.s
     # gdal-bin pulls in libgdal, libgeos-c and libproj.
     missing+=(gdal-bin)
     unmet+=("the GDAL, GEOS and PROJ libraries (gdal-bin, gdal, geos, proj)")
+fi
+# pysqlite3 (the alt run's sqlite3) compiles against the system SQLite.
+if [ ! -e /usr/include/sqlite3.h ] && ! pkg-config --exists sqlite3 2>/dev/null; then
+    missing+=(libsqlite3-dev)
+    unmet+=("SQLite's headers (libsqlite3-dev, sqlite-devel, sqlite)")
 fi
 if ! has_module mod_spatialite.so; then
     missing+=(libsqlite3-mod-spatialite)
