@@ -302,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
             print(output[-3000:], file=sys.stderr)
             raise SystemExit(f"{variant}: the test run did not complete")
         results[variant] = {
+            # Errors outside a test (setUpClass, a module that fails to import) too.
+            "headers": sorted(
+                {line for line in output.splitlines() if line.startswith(("ERROR: ", "FAIL: "))}
+            ),
             "outcomes": outcomes,
             "seconds": time.monotonic() - started,
             "summary": ", ".join(summary),
@@ -373,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
                         for v in results
                     },
                     "summary": {v: results[v]["summary"] for v in results},
+                    "error_headers": {v: results[v]["headers"] for v in results},
                     "seconds": {v: round(results[v]["seconds"]) for v in results},
                     "per_app": {v: {a: dict(c) for a, c in tables[v].items()} for v in tables},
                 },
