@@ -115,13 +115,24 @@ def fork_child_sets_search_path():
     return os.waitstatus_to_exitcode(status) == 0
 
 
-def main():
-    import psycopg
+def admin_execute(sql):
+    """Run *sql* on the maintenance database, outside the pool (psycopg 3 or psycopg2)."""
+    from django.db.backends.postgresql.base import Database
 
-    name = settings.DATABASES["default"]["NAME"]
     params = {k.lower(): settings.DATABASES["default"][k] for k in ("USER", "HOST", "PORT")}
-    admin = psycopg.connect(dbname="postgres", autocommit=True, **params)
-    admin.execute(f'CREATE DATABASE "{name}"')
+    admin = Database.connect(dbname="postgres", **params)
+    try:
+        admin.autocommit = True
+        cursor = admin.cursor()
+        cursor.execute(sql)
+        cursor.close()
+    finally:
+        admin.close()
+
+
+def main():
+    name = settings.DATABASES["default"]["NAME"]
+    admin_execute(f'CREATE DATABASE "{name}"')
     try:
         call_command("migrate_schemas", shared=True, verbosity=0)
         for schema in TENANTS:
@@ -145,8 +156,7 @@ def main():
     finally:
         connections.close_all()
         django_pool.dispose()
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     print(json.dumps(report))
 
 
