@@ -10,13 +10,16 @@ STAMP := $(VENV)/.installed
 # Django's own suite, stock ENGINE vs django-pool ENGINE (docs/conformance.md).
 CONFORMANCE_APPS ?= backends servers basic transactions transaction_hooks select_for_update multiple_database
 
-.PHONY: demo test test-default test-alt test-deploy test-deploy-pg lint docs conformance conformance-full clean
+# GeoDjango's suite (gis_tests), GeoDjango's ENGINE vs django-pool's twin, on each GIS database.
+GIS_CONFORMANCE_VENDORS ?= postgis spatialite mysqlgis
+
+.PHONY: demo test test-default test-alt test-deploy test-deploy-pg lint docs conformance conformance-gis conformance-full clean
 
 $(STAMP): pyproject.toml scripts/system-deps.sh
 	bash scripts/system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[psycopg,psycopg2,mysqlclient,pymysql,test,lint,docs]"
+	$(BIN)/pip install --quiet --no-binary pysqlite3 -e ".[psycopg,psycopg2,mysqlclient,pymysql,test,lint,docs]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -47,6 +50,14 @@ conformance: $(STAMP)
 	for vendor in sqlite postgresql mysql; do \
 		$(BIN)/python scripts/django_suite.py --vendor $$vendor $(CONFORMANCE_APPS) || exit 1; \
 	done
+
+# Several minutes per database: not part of make test; .ci/run runs it after.
+conformance-gis: $(STAMP)
+	status=0; \
+	for vendor in $(GIS_CONFORMANCE_VENDORS); do \
+		$(BIN)/python scripts/django_suite.py --vendor $$vendor gis_tests || status=1; \
+	done; \
+	exit $$status
 
 # The 15 apps of docs/conformance.md, every vendor and driver, --parallel 1 and 2, on the
 # installed versions; results in conformance-results/ (scripts/conformance_report.py).

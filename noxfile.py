@@ -40,7 +40,15 @@ RESULTS = "conformance-results"
 
 def install(session, django, sqlalchemy):
     """Install django-pool, its drivers and test tools, with these Django and SQLAlchemy."""
-    session.install("-e", EXTRAS, f"django~={django}.0", f"sqlalchemy~={sqlalchemy}.0")
+    # pysqlite3 from source, against the system SQLite (see pyproject.toml).
+    session.install(
+        "--no-binary",
+        "pysqlite3",
+        "-e",
+        EXTRAS,
+        f"django~={django}.0",
+        f"sqlalchemy~={sqlalchemy}.0",
+    )
 
 
 @nox.session

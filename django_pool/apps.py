@@ -1,8 +1,10 @@
 """The django_pool app: activation, system checks and the pool_status command.
 
-With ``"django_pool"`` first in ``INSTALLED_APPS``, every database with a
-stock Django ENGINE is pooled (``"POOL": False`` opts one out); databases
-that already use a ``django_pool.backends`` ENGINE are unchanged.
+With ``"django_pool"`` first in ``INSTALLED_APPS``, every database whose
+ENGINE django-pool can pool is pooled (``"POOL": False`` opts one out): the
+stock and GeoDjango ENGINEs, and any ENGINE derived from them (see
+:mod:`django_pool.activation`); databases that already use a
+``django_pool.backends`` ENGINE are unchanged.
 """
 
 from django.apps import AppConfig
@@ -25,5 +27,9 @@ class DjangoPoolConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks
+        from .activation import settle
 
+        # Third-party ENGINEs can be imported now: those that cannot be
+        # pooled get their own ENGINE back (and warning W004).
+        settle()
         checks.register()

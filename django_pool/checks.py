@@ -2,8 +2,10 @@
 
 E001 CONN_MAX_AGE is not 0; E002 Django's native pool is set too; E003 POOL is
 invalid; W003 ``release="transaction"`` with ``ATOMIC_REQUESTS``, where it
-cannot release anything. With ``--database``: W001 the pool may open more connections than
-the server has free; W002 ``recycle`` is not below MySQL's ``wait_timeout``.
+cannot release anything; W004 a database's ENGINE cannot be pooled (it stays
+unpooled; ``"POOL": False`` says that is intended). With ``--database``: W001
+the pool may open more connections than the server has free; W002 ``recycle``
+is not below MySQL's ``wait_timeout``.
 
 Behind PgBouncer (``POOL['pgbouncer']`` names its pool_mode): W010 ``reset_session`` with
 transaction pooling; W011 server-side cursors with transaction pooling; W012 psycopg's
@@ -23,16 +25,53 @@ from django.db.utils import load_backend
 
 from .config import PoolOptions
 from .release import check_vendor
-from .rules import pooled_aliases, problems_in
+from .rules import is_pooled_engine, pooled_aliases, problems_in
 from .wrapper import PooledDatabaseWrapperMixin
 
-__all__ = ["check_server", "check_settings", "register"]
+__all__ = ["check_server", "check_settings", "check_unpooled", "pooled_aliases", "register"]
+
+# ENGINEs with nothing to pool: Django's placeholder when DATABASES is empty.
+_NOTHING_TO_POOL = frozenset({"django.db.backends.dummy"})
 
 
 def register() -> None:
     """Register the checks with Django (called from the app's ready())."""
     checks.register(check_settings)  # every check, runserver and migrate included
+    checks.register(check_unpooled)
     checks.register(check_server, checks.Tags.database)  # only with --database
+
+
+def _loads(engine: str) -> bool:
+    """Return whether the ENGINE's backend loads (else Django reports it at first use)."""
+    try:
+        load_backend(engine)
+    except Exception:  # noqa: BLE001 - Django's own error comes at first use
+        return False
+    return True
+
+
+def check_unpooled(app_configs=None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Warn about each database django-pool leaves unpooled without being told to."""
+    warnings: list[checks.CheckMessage] = []
+    for alias, settings_dict in settings.DATABASES.items():
+        engine = settings_dict.get("ENGINE", "")
+        if settings_dict.get("POOL") is False or engine in _NOTHING_TO_POOL:
+            continue
+        if not _loads(engine) or is_pooled_engine(engine):
+            continue
+        where = f"settings.DATABASES[{alias!r}]"
+        warnings.append(
+            checks.Warning(
+                f"Database {alias!r} is not pooled: django-pool cannot pool its ENGINE "
+                f"{engine!r}, whose DatabaseWrapper derives from no backend it supports "
+                "(PostgreSQL, MySQL/MariaDB, SQLite, PostGIS, SpatiaLite, MySQL GIS).",
+                hint=f"Set {where}['POOL'] = False to keep it unpooled knowingly, or give it "
+                "a pooled backend built on PooledDatabaseWrapperMixin and a Driver "
+                "(docs/migration.md, 'Your own backend').",
+                id="django_pool.W004",
+            )
+        )
+    return warnings
 
 
 def check_settings(app_configs=None, **kwargs: Any) -> list[checks.CheckMessage]:

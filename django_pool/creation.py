@@ -32,7 +32,12 @@ __all__ = ["PooledCreationMixin"]
 
 
 class PooledCreationMixin(_CreationBase):
-    """Mix into a Django ``DatabaseCreation`` class, first."""
+    """Mix into a Django ``DatabaseCreation`` class, first. Supported API.
+
+    Nothing to provide: before the test database is created, cloned or
+    dropped, the pools on it (and on a clone's source) are retired, so no
+    pooled connection keeps it busy.
+    """
 
     def _create_test_db(self, verbosity: int, autoclobber: bool, keepdb: bool = False) -> Any:
         # An old test database of that name may be dropped and created again.

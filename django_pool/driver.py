@@ -14,7 +14,22 @@ __all__ = ["Driver"]
 
 
 class Driver:
-    """PEP 249 defaults; override per vendor."""
+    """PEP 249 defaults; override per vendor. Supported API.
+
+    A backend's driver must answer, without Django (from any thread):
+
+    * :meth:`is_disconnect` and :meth:`is_closed`: is this connection dead?
+      (a dead one is discarded, never pooled again);
+    * :meth:`in_transaction`: can it go back to the pool as it is? (a
+      connection is pooled only outside a transaction);
+    * :meth:`autocommit` and :meth:`set_autocommit`, if the driver spells
+      autocommit otherwise than a PEP 249 ``autocommit`` attribute.
+
+    :meth:`ping` (pre-ping), :meth:`reset_session` (``POOL['reset_session']``)
+    and :meth:`server_status` (checks, ``pool_status``) are optional: the
+    defaults ping with ``SELECT 1``, do not reset (the connection is closed
+    instead) and report nothing.
+    """
 
     name = "dbapi"
     """Human name for log lines."""

@@ -76,10 +76,16 @@ class FairGate:
 
     # ##### Borrowing #####
 
-    def take_back(self, lease: Lease) -> bool:
-        """Take *lease* back from idle for its last holder; False if somebody took it."""
+    def take_back(self, lease: Lease, holder: object) -> bool:
+        """Take *lease* back from idle for *holder*; False unless it is parked and *holder*'s.
+
+        Only its last holder may take a parked lease back without a full
+        checkout: per-connection state cached on a wrapper (django-tenants'
+        ``search_path``) is true only of the connection it used last.
+        """
         with self._lock:
-            if not lease.parked:
+            loan = lease.last_loan
+            if not lease.parked or loan is None or loan.holder is not holder:
                 return False
             lease.parked = False
             self._idle_count -= 1

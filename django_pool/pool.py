@@ -161,7 +161,7 @@ class DatabasePool:
         socket says the server hung up, or pre-ping is due).
         """
         gate = self._gate
-        if gate is None or not gate.take_back(lease):
+        if gate is None or not gate.take_back(lease, holder):
             return False
         now = time.monotonic()
         reason = self._why_not_lendable(lease, now)

@@ -43,8 +43,10 @@ __all__ = ["PooledDatabaseWrapperMixin"]
 # database's NAME) are never pooled, or they would keep the database busy.
 _unpooled: ContextVar[bool] = ContextVar("django_pool_unpooled", default=False)
 
-# Settings keys that do not shape a physical connection.
-_NOT_CONNECTION_KEYS = frozenset({"TEST", "CONN_MAX_AGE", "ATOMIC_REQUESTS"})
+# Settings keys that do not shape a physical connection. SCHEMA: django-tenants
+# writes the current tenant's schema there at every set_tenant() (it sets the
+# search_path per cursor); in the digest, every tenant switch would retire the pool.
+_NOT_CONNECTION_KEYS = frozenset({"TEST", "CONN_MAX_AGE", "ATOMIC_REQUESTS", "SCHEMA"})
 
 # Connections a forked child inherited from its parent: referenced forever so
 # that garbage collection never closes the parent's sockets from the child.
@@ -67,9 +69,26 @@ class _Configured:
 class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
     """Mix into a Django ``DatabaseWrapper`` to draw its connections from a pool.
 
-    Put it first: ``class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper)``.
-    A backend sets :attr:`pool_driver` and may override
-    :meth:`prepare_pooled_connection` and :meth:`is_pooled`.
+    Supported API. Put it first:
+    ``class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper)``.
+
+    What the backend must provide:
+
+    * :attr:`pool_driver`: a :class:`~django_pool.driver.Driver` for its DB-API
+      connections (liveness, transaction status, session reset);
+    * ``creation_class``: its ``DatabaseCreation`` with
+      :class:`~django_pool.creation.PooledCreationMixin` first (server
+      backends: test databases are dropped while pools live);
+    * a ``get_new_connection`` that opens and sets up one physical
+      connection: the pool calls it once per connection, so setup there
+      (type adapters, extensions, session settings) is kept for its life;
+    * an ``init_connection_state`` whose effects are session state: it runs
+      once per physical connection (per time zone). State it sets on the
+      wrapper must be set again in :meth:`prepare_pooled_connection`.
+
+    It may override :meth:`prepare_pooled_connection` (called at every
+    checkout) and :meth:`is_pooled`. For a class derived from a supported
+    backend, :func:`django_pool.derive.pooled_wrapper` does all of this.
 
     A checkout has three speeds. The wrapper first takes back the connection
     it returned last, if nobody took it meanwhile (:meth:`DatabasePool.take_back`);

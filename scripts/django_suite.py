@@ -9,6 +9,13 @@ Fetches the sdist of the installed Django (``pip download``, cached in
 ``default`` and ``other`` databases for the vendor, runs ``tests/runtests.py``
 with each ENGINE, and prints a per-app table side by side. Exits 1 when the
 pooled run has a failure or an error that the stock run does not.
+
+GeoDjango: ``--vendor postgis``, ``spatialite`` or ``mysqlgis`` compares
+GeoDjango's ENGINE with django-pool's twin, on ``gis_tests`` by default.
+SQLite and SpatiaLite always use file test databases: django-pool never
+pools in-memory ones, so a run on them would prove only the unpooled path.
+SpatiaLite needs a sqlite3 module that loads extensions: ``--driver
+pysqlite3`` (the default where the standard library's cannot).
 """
 
 from __future__ import annotations
@@ -43,6 +50,19 @@ DEFAULT_APPS = [
     "servers",
     "multiple_database",
 ]
+GIS_APPS = ["gis_tests"]
+# Vendor -> (stock ENGINE, pooled ENGINE, server settings key or None for files).
+GIS = "django.contrib.gis.db.backends"
+POOLED = "django_pool.backends"
+ENGINES = {
+    "postgresql": ("django.db.backends.postgresql", f"{POOLED}.postgresql", "postgresql"),
+    "mysql": ("django.db.backends.mysql", f"{POOLED}.mysql", "mysql"),
+    "sqlite": ("django.db.backends.sqlite3", f"{POOLED}.sqlite3", None),
+    "postgis": (f"{GIS}.postgis", f"{POOLED}.postgis", "postgresql"),
+    "mysqlgis": (f"{GIS}.mysql", f"{POOLED}.mysqlgis", "mysql"),
+    "spatialite": (f"{GIS}.spatialite", f"{POOLED}.spatialite", None),
+}
+GIS_VENDORS = ("postgis", "mysqlgis", "spatialite")
 CACHE = Path(os.environ.get("DJANGO_POOL_CACHE", Path.home() / ".cache" / "django-pool"))
 SERVERS = {
     "postgresql": {
@@ -64,7 +84,30 @@ DRIVER_SETUP = {
     "mysqlclient": "",
     "pymysql": "import pymysql\npymysql.install_as_MySQLdb()\n",
     "sqlite3": "",
+    # pysqlite3 as sqlite3, as pymysql.install_as_MySQLdb() does for MySQLdb.
+    "pysqlite3": (
+        "import sys\nimport pysqlite3.dbapi2\n"
+        "sys.modules['sqlite3'] = pysqlite3\nsys.modules['sqlite3.dbapi2'] = pysqlite3.dbapi2\n"
+    ),
 }
+DEFAULT_DRIVERS = {
+    "postgresql": "psycopg",
+    "postgis": "psycopg",
+    "mysql": "mysqlclient",
+    "mysqlgis": "mysqlclient",
+    "sqlite": "sqlite3",
+}
+
+
+def default_driver(vendor: str) -> str:
+    """Return the vendor's default driver; SpatiaLite's must load extensions."""
+    if vendor != "spatialite":
+        return DEFAULT_DRIVERS[vendor]
+    import sqlite3
+
+    return "sqlite3" if hasattr(sqlite3.Connection, "enable_load_extension") else "pysqlite3"
+
+
 # "test_x (app.tests.Class.test_x) ... ok" and its variants.
 LINE = re.compile(
     r"^(?P<name>\w+) \((?P<path>[\w.]+)\)(?:\n.*?)? \.\.\. "
@@ -113,12 +156,11 @@ def django_source() -> Path:
 
 
 def write_settings(
-    vendor: str, driver: str, engine_package: str, label: str, pool: dict | None = None
+    vendor: str, driver: str, engine: str, label: str, pool: dict | None = None
 ) -> str:
     """Write a settings module for runtests.py; return its module name."""
-    backend = {"postgresql": "postgresql", "mysql": "mysql", "sqlite": "sqlite3"}[vendor]
-    engine = f"{engine_package}.{backend}"
-    if vendor == "sqlite":
+    server_key = ENGINES[vendor][2]
+    if server_key is None:
         # File test databases: Django's default in-memory ones are never pooled
         # (by design), which would prove nothing.
         databases = {
@@ -130,7 +172,7 @@ def write_settings(
             for alias in ("default", "other")
         }
     else:
-        server = SERVERS[vendor]
+        server = SERVERS[server_key]
         databases = {
             alias: {
                 **server,
@@ -209,7 +251,7 @@ def pool_options(pairs: list[str]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Compare stock and pooled runs; return 1 if the pooled one is worse."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--vendor", choices=["postgresql", "mysql", "sqlite"], required=True)
+    parser.add_argument("--vendor", choices=list(ENGINES), required=True)
     parser.add_argument("--driver", choices=list(DRIVER_SETUP), help="default: the vendor's first")
     parser.add_argument("--parallel", type=int, default=1)
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
@@ -220,25 +262,27 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="a POOL option for the pooled run (repeatable), e.g. release=transaction",
     )
-    parser.add_argument("apps", nargs="*", default=DEFAULT_APPS)
+    parser.add_argument("apps", nargs="*", help="default: 15 apps; gis_tests for GIS vendors")
     args = parser.parse_args(argv)
-    driver = (
-        args.driver
-        or {"postgresql": "psycopg", "mysql": "mysqlclient", "sqlite": "sqlite3"}[args.vendor]
-    )
+    if not args.apps:
+        args.apps = (
+            GIS_APPS if args.vendor in ("postgis", "mysqlgis", "spatialite") else DEFAULT_APPS
+        )
+    driver = args.driver or default_driver(args.vendor)
 
     source = django_source()
     import django
 
     results = {}
-    for variant, package in (("stock", "django.db.backends"), ("pooled", "django_pool.backends")):
+    stock_engine, pooled_engine, _ = ENGINES[args.vendor]
+    for variant, package in (("stock", stock_engine), ("pooled", pooled_engine)):
         # The pid keeps concurrent runs (nox sessions) off each other's test databases.
         label = f"{args.vendor}_{driver}_{variant}_{os.getpid()}"
         pool = pool_options(args.pool) if variant == "pooled" else None
         settings = write_settings(args.vendor, driver, package, label, pool)
         started = time.monotonic()
         print(
-            f"running {len(args.apps)} apps, {variant} ENGINE ({package}.*), "
+            f"running {len(args.apps)} apps, {variant} ENGINE {package}, "
             f"{args.vendor}/{driver}, --parallel {args.parallel} ...",
             file=sys.stderr,
         )
@@ -258,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
             print(output[-3000:], file=sys.stderr)
             raise SystemExit(f"{variant}: the test run did not complete")
         results[variant] = {
+            # Errors outside a test (setUpClass, a module that fails to import) too.
+            "headers": sorted(
+                {line for line in output.splitlines() if line.startswith(("ERROR: ", "FAIL: "))}
+            ),
             "outcomes": outcomes,
             "seconds": time.monotonic() - started,
             "summary": ", ".join(summary),
@@ -269,6 +317,10 @@ def main(argv: list[str] | None = None) -> int:
     fixed = sorted(t for t, o in stock.items() if o in bad and pooled.get(t) not in bad)
     # A test missing from one run (a crash mid-run) is a difference too.
     missing = sorted(set(stock) - set(pooled))
+    # Skipped with one ENGINE only: not a failure, but a difference to explain.
+    skipped_differently = sorted(
+        t for t in set(stock) & set(pooled) if (stock[t] == "skipped") != (pooled[t] == "skipped")
+    )
 
     print(f"\nDjango {django.get_version()}, {args.vendor}/{driver}, --parallel {args.parallel}")
     columns = ("tests", "pass", "fail", "err", "skip")
@@ -298,6 +350,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {test}")
     if fixed:
         print(f"failing with the stock ENGINE only: {len(fixed)}")
+    if skipped_differently:
+        print(f"skipped with one ENGINE only: {len(skipped_differently)}")
+        for test in skipped_differently:
+            print(f"  {test}: stock {stock[test]}, django-pool {pooled[test]}")
     if args.json:
         import sqlalchemy
 
@@ -315,11 +371,13 @@ def main(argv: list[str] | None = None) -> int:
                     "new": new,
                     "missing": missing,
                     "fixed": fixed,
+                    "skipped_differently": skipped_differently,
                     "failing": {
                         v: sorted(t for t, o in results[v]["outcomes"].items() if o in bad)
                         for v in results
                     },
                     "summary": {v: results[v]["summary"] for v in results},
+                    "error_headers": {v: results[v]["headers"] for v in results},
                     "seconds": {v: round(results[v]["seconds"]) for v in results},
                     "per_app": {v: {a: dict(c) for a, c in tables[v].items()} for v in tables},
                 },

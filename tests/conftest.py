@@ -40,6 +40,8 @@ def pytest_terminal_summary(terminalreporter):
 
 def _require(alias: str) -> None:
     """Skip (fail under CI) when *alias*'s server is absent; else start from fresh pools."""
+    if alias in settings.COVERED_ELSEWHERE:
+        pytest.skip(f"{alias}: {settings.COVERED_ELSEWHERE[alias]}")
     reason = settings.UNAVAILABLE.get(alias)
     if reason is not None:
         message = f"{alias} server unavailable: {reason}"

@@ -1,4 +1,4 @@
-"""URL schemes for dj-database-url: ``postgres+pool://`` and ``mysql+pool://``.
+"""URL schemes for dj-database-url: ``postgres+pool://``, ``mysql+pool://`` and the GIS ones.
 
 ::
 
@@ -7,6 +7,10 @@
 
     register_schemes()
     DATABASES = {"default": dj_database_url.config()}   # DATABASE_URL=postgres+pool://...
+
+Each ``<scheme>+pool`` scheme is dj-database-url's ``<scheme>`` with the
+pooled ENGINE: ``postgis+pool://``, ``spatialite+pool:///path/db.sqlite3``
+and ``mysqlgis+pool://`` give the GeoDjango twins.
 
 Without registering, ``dj_database_url.config(engine="django_pool.backends.postgresql")``
 and django-environ's ``env.db_url(engine=...)`` work too.
@@ -21,6 +25,9 @@ SCHEMES = {
     "postgresql+pool": "django_pool.backends.postgresql",
     "pgsql+pool": "django_pool.backends.postgresql",
     "mysql+pool": "django_pool.backends.mysql",
+    "postgis+pool": "django_pool.backends.postgis",
+    "spatialite+pool": "django_pool.backends.spatialite",
+    "mysqlgis+pool": "django_pool.backends.mysqlgis",
 }
 """Scheme -> ENGINE."""
 
@@ -32,7 +39,7 @@ def register_schemes() -> None:
     for scheme, engine in SCHEMES.items():
         postprocess = (
             dj_database_url.apply_current_schema
-            if "postgres" in engine
+            if "postgres" in engine or "postgis" in engine
             else dj_database_url.default_postprocess
         )
         dj_database_url.register(scheme, engine)(postprocess)

@@ -180,3 +180,19 @@ def test_django_environ_engine_argument():
     config = environ.Env.db_url_config(URL, engine="django_pool.backends.postgresql")
     assert config["ENGINE"] == "django_pool.backends.postgresql"
     assert (config["HOST"], config["PORT"], config["USER"]) == ("db.example", 5432, "app")
+
+
+@pytest.mark.parametrize(
+    ("url", "engine", "name"),
+    [
+        ("postgis+pool://app@db:5432/geo?currentSchema=gis", "postgis", "geo"),
+        ("spatialite+pool:////var/data/geo.sqlite3", "spatialite", "/var/data/geo.sqlite3"),
+        ("mysqlgis+pool://root@127.0.0.1:3306/geo", "mysqlgis", "geo"),
+    ],
+)
+def test_dj_database_url_gis_schemes(url, engine, name):
+    register_schemes()
+    config = dj_database_url.parse(url)
+    assert config["ENGINE"] == f"django_pool.backends.{engine}" and config["NAME"] == name
+    if engine == "postgis":  # the postgres schemes' handling of the schema applies
+        assert config["OPTIONS"] == {"options": "-c search_path=gis"}

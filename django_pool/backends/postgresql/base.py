@@ -147,3 +147,9 @@ class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
         self.isolation_level = (
             IsolationLevel.READ_COMMITTED if level is None else IsolationLevel(level)
         )
+        # django-tenants (TENANT_LIMIT_SET_CALLS) remembers on the wrapper that
+        # it set the search_path on "the" connection, and forgets it in close().
+        # A checkout may hand over another physical connection without close()
+        # (after fork, the wrapper drops the parent's): set it again.
+        if getattr(self, "search_path_set_schemas", None) is not None:
+            self.search_path_set_schemas = None

@@ -7,7 +7,6 @@ pooling them would split or drop them. File databases pool normally.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from django.db.backends.sqlite3 import base
@@ -19,7 +18,7 @@ from .creation import DatabaseCreation
 
 
 class SQLiteDriver(Driver):
-    """The standard library's sqlite3, as Django configures it."""
+    """The sqlite3 module Django uses (the standard library's, or pysqlite3 installed as it)."""
 
     name = "sqlite3"
 
@@ -29,7 +28,7 @@ class SQLiteDriver(Driver):
         connection.total_changes  # noqa: B018
 
     def is_disconnect(self, error: BaseException, connection: Any) -> bool:
-        return isinstance(error, sqlite3.ProgrammingError) and "closed" in str(error)
+        return isinstance(error, base.Database.ProgrammingError) and "closed" in str(error)
 
     def is_permanent_connect_error(self, error: BaseException) -> bool:
         # A local file: no server to come back; waiting never helps.
@@ -38,7 +37,7 @@ class SQLiteDriver(Driver):
     def is_closed(self, connection: Any) -> bool:
         try:
             connection.total_changes  # noqa: B018 - raises once closed
-        except sqlite3.ProgrammingError:
+        except base.Database.ProgrammingError:
             return True
         return False
 

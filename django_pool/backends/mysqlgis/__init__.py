@@ -1,0 +1,1 @@
+"""ENGINE django_pool.backends.mysqlgis: GeoDjango on MySQL/MariaDB, pooled."""

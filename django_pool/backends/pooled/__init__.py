@@ -1,0 +1,110 @@
+"""ENGINE ``django_pool.backends.pooled.<ENGINE>``: a backend derived from a supported one, pooled.
+
+``"ENGINE": "django_pool.backends.pooled.django_tenants.postgresql_backend"``
+is django-tenants' backend with connections from a pool; so is any ENGINE
+whose ``DatabaseWrapper`` derives from Django's PostgreSQL, MySQL or SQLite
+backend or GeoDjango's PostGIS, SpatiaLite or MySQL GIS one (a project's own
+subclass, django-prometheus's backends, ...). Activation (``"django_pool"``
+in INSTALLED_APPS) writes these ENGINEs itself.
+
+How: Django imports ``<ENGINE>.base`` and reads its ``DatabaseWrapper``. An
+import hook (a meta-path finder, installed when this package is imported,
+so Python's own import of the ENGINE installs it first) serves every module
+``django_pool.backends.pooled.<name>`` as a mirror of module ``<name>``: a
+package (so deeper names import), whose attributes are the original
+module's, except ``DatabaseWrapper``, which is
+:func:`django_pool.derive.pooled_wrapper` of the original's. The original is
+imported when Django imports the mirror, not earlier: backends may import
+models (django-tenants does), which only works once apps are loaded. The
+ENGINE string alone says what to build, so it works in any process (test
+runner workers, Celery, a shell) and by hand, without activation.
+
+Why not rewrite the class in place or patch Django: the ENGINE string stays
+the one source of truth, the original module is untouched (other aliases may
+use it unpooled, with ``"POOL": False``), and nothing global changes.
+
+An ENGINE that derives from no supported backend fails to import with
+:class:`~django_pool.derive.NotPoolable`, except where activation chose it
+(activation then serves the original class unpooled, puts the ENGINE back,
+and the system check ``django_pool.W004`` says so).
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import sys
+import threading
+from importlib import import_module
+from types import ModuleType
+from typing import Any
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+__all__ = ["engine", "original_engine"]
+
+_PREFIX = __name__ + "."
+
+# Mirror ENGINEs activation wrote: served unpooled if the backend cannot be pooled.
+_lenient: set[str] = set()
+_lenient_lock = threading.Lock()
+
+
+def engine(original: str) -> str:
+    """Return the pooled ENGINE for the ENGINE *original*."""
+    return _PREFIX + original
+
+
+def original_engine(pooled: str) -> str | None:
+    """Return the ENGINE a ``django_pool.backends.pooled.*`` ENGINE mirrors, or None."""
+    return pooled[len(_PREFIX) :] if pooled.startswith(_PREFIX) else None
+
+
+def allow_unpooled(pooled: str) -> None:
+    """Serve *pooled*'s original backend unpooled if it cannot be pooled (activation)."""
+    with _lenient_lock:
+        _lenient.add(pooled)
+
+
+class _MirrorLoader(importlib.abc.Loader):
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> None:
+        return None  # the default module object
+
+    def exec_module(self, module: ModuleType) -> None:
+        from django_pool.derive import NotPoolable, pooled_wrapper
+
+        name = original_engine(module.__name__)
+        original = import_module(name)  # ImportError as for the original ENGINE
+        module.__doc__ = f"{name}, with connections from a pool (django_pool.backends.pooled)."
+
+        def __getattr__(attribute: str) -> Any:  # noqa: N807 - PEP 562
+            return getattr(original, attribute)
+
+        module.__getattr__ = __getattr__  # type: ignore[method-assign]
+        wrapper = getattr(original, "DatabaseWrapper", None)
+        if not (isinstance(wrapper, type) and issubclass(wrapper, BaseDatabaseWrapper)):
+            return  # a package on the way to <ENGINE>.base
+        try:
+            module.DatabaseWrapper = pooled_wrapper(wrapper)
+        except NotPoolable:
+            if module.__name__.rpartition(".")[0] not in _lenient:
+                raise
+            module.DatabaseWrapper = wrapper
+
+
+class _MirrorFinder(importlib.abc.MetaPathFinder):
+    """Find ``django_pool.backends.pooled.<name>`` for any ``<name>``."""
+
+    _loader = _MirrorLoader()
+
+    def find_spec(
+        self, fullname: str, path: Any = None, target: Any = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if not fullname.startswith(_PREFIX):
+            return None
+        spec = importlib.machinery.ModuleSpec(fullname, self._loader, is_package=True)
+        return spec
+
+
+if not any(isinstance(finder, _MirrorFinder) for finder in sys.meta_path):
+    sys.meta_path.append(_MirrorFinder())

@@ -1,0 +1,1 @@
+"""ENGINE django_pool.backends.postgis: GeoDjango on PostgreSQL/PostGIS, pooled."""

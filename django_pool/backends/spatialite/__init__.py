@@ -1,0 +1,1 @@
+"""ENGINE django_pool.backends.spatialite: GeoDjango on SQLite/SpatiaLite file databases, pooled."""

@@ -1,0 +1,86 @@
+"""Activation's ENGINE rewriting, the pooled namespace, and pooled_wrapper(), without servers."""
+
+import pytest
+from django.db.backends.postgresql import creation as pg_creation
+from django.db.utils import load_backend
+
+from django_pool.activation import activate, settle
+from django_pool.creation import PooledCreationMixin
+from django_pool.derive import NotPoolable, pooled_wrapper
+from django_pool.wrapper import PooledDatabaseWrapperMixin
+from tests.activation.custom_pg import base as custom
+
+
+def test_activation_targets():
+    # Aliases of their own: activation refuses aliases already connected in this thread.
+    databases = {
+        "x_pg": {"ENGINE": "django.db.backends.postgresql"},
+        "x_postgis": {"ENGINE": "django.contrib.gis.db.backends.postgis"},
+        "x_spatialite": {"ENGINE": "django.contrib.gis.db.backends.spatialite"},
+        "x_mysqlgis": {"ENGINE": "django.contrib.gis.db.backends.mysql"},
+        "x_tenants": {"ENGINE": "django_tenants.postgresql_backend"},
+        "x_own": {"ENGINE": "tests.activation.custom_pg"},
+        "x_unpoolable": {"ENGINE": "tests.activation.unpoolable"},
+        "x_oracle": {"ENGINE": "django.db.backends.oracle"},
+        "x_twin": {"ENGINE": "django_pool.backends.mysql"},
+        "x_opted_out": {"ENGINE": "tests.activation.custom_pg", "POOL": False},
+    }
+    switched = activate(databases)
+    engines = {alias: s["ENGINE"] for alias, s in databases.items()}
+    assert switched == [
+        "x_pg",
+        "x_postgis",
+        "x_spatialite",
+        "x_mysqlgis",
+        "x_tenants",
+        "x_own",
+        "x_unpoolable",
+    ]
+    assert engines["x_postgis"] == "django_pool.backends.postgis"
+    assert engines["x_spatialite"] == "django_pool.backends.spatialite"
+    assert engines["x_mysqlgis"] == "django_pool.backends.mysqlgis"
+    assert engines["x_tenants"] == "django_pool.backends.pooled.django_tenants.postgresql_backend"
+    assert engines["x_own"] == "django_pool.backends.pooled.tests.activation.custom_pg"
+    assert engines["x_oracle"] == "django.db.backends.oracle"
+    assert engines["x_twin"] == "django_pool.backends.mysql"
+    assert engines["x_opted_out"] == "tests.activation.custom_pg"
+    # Once the apps are loaded: the unpoolable one gets its ENGINE back, unpooled;
+    # so does django-tenants here, which cannot be imported without contenttypes
+    # installed (Django reports that at first use, as without django-pool).
+    assert settle(databases) == ["x_tenants", "x_unpoolable"]
+    assert databases["x_unpoolable"]["ENGINE"] == "tests.activation.unpoolable"
+    assert databases["x_own"]["ENGINE"] == "django_pool.backends.pooled.tests.activation.custom_pg"
+
+
+def test_pooled_namespace_builds_the_subclass_by_hand():
+    wrapper = load_backend("django_pool.backends.pooled.tests.activation.custom_pg").DatabaseWrapper
+    assert wrapper is pooled_wrapper(custom.DatabaseWrapper)
+    assert issubclass(wrapper, custom.DatabaseWrapper)
+    assert issubclass(wrapper, PooledDatabaseWrapperMixin)
+    # Its own module's other names pass through the mirror.
+    mirror = load_backend("django_pool.backends.pooled.tests.activation.custom_pg")
+    assert mirror.OPENED is custom.OPENED
+    # A stock ENGINE through the namespace is the named twin.
+    stock = load_backend("django_pool.backends.pooled.django.db.backends.postgresql")
+    assert stock.DatabaseWrapper is load_backend("django_pool.backends.postgresql").DatabaseWrapper
+
+
+def test_explicit_use_of_an_unpoolable_engine_says_why():
+    with pytest.raises(NotPoolable, match="dummy.base.DatabaseWrapper does not derive"):
+        load_backend("django_pool.backends.pooled.django.db.backends.dummy")
+
+
+def test_own_creation_class_is_pooled_too():
+    class Creation(pg_creation.DatabaseCreation):
+        marker = True
+
+    class Wrapper(custom.DatabaseWrapper):
+        creation_class = Creation
+
+    pooled = pooled_wrapper(Wrapper)
+    assert issubclass(pooled.creation_class, PooledCreationMixin)
+    assert issubclass(pooled.creation_class, Creation)
+    # The stock creation class: the twin's pooled one.
+    assert pooled_wrapper(custom.DatabaseWrapper).creation_class.__module__ == (
+        "django_pool.backends.postgresql.creation"
+    )

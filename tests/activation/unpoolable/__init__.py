@@ -1,0 +1,1 @@
+"""An ENGINE derived from no backend django-pool supports."""
