@@ -54,7 +54,7 @@ class NotPoolable(ImproperlyConfigured):
     """The wrapper class does not derive from a backend django-pool supports."""
 
 
-def supported_base(wrapper: type) -> type | None:
+def supported_base(wrapper: Any) -> Any:
     """Return the stock backend class *wrapper* derives from (nearest first), or None."""
     for klass in wrapper.__mro__:
         if f"{klass.__module__}.{klass.__qualname__}" in TWIN_MODULES:
@@ -63,7 +63,7 @@ def supported_base(wrapper: type) -> type | None:
 
 
 @functools.cache
-def pooled_wrapper(wrapper: type) -> type:
+def pooled_wrapper(wrapper: Any) -> Any:
     """Return a pooled subclass of the DatabaseWrapper class *wrapper*.
 
     *wrapper* itself if it is pooled already; the named twin if it is a stock

@@ -498,7 +498,8 @@ class DatabasePool:
         lent = [(lease.since, lease.loan) for lease in list(self._leases)]
         return [
             {"thread": loan.thread.name, "held_s": now - since, "site": loan.where()}
-            for since, loan in sorted((pair for pair in lent if pair[1]), key=lambda p: p[0])
+            for since, loan in sorted(lent, key=lambda pair: pair[0])
+            if loan is not None
         ]
 
     def _timeout_message(self) -> str:
@@ -539,6 +540,8 @@ class DatabasePool:
 
     def _warn_of_leaks(self, now: float) -> None:
         threshold = self.options.leak_threshold
+        if threshold is None:
+            return
         for lease in list(self._leases):
             loan = lease.loan
             if loan is not None and now - lease.since > threshold:

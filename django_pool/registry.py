@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from typing import Any
 
 from django.core.signals import setting_changed
@@ -30,7 +30,7 @@ __all__ = ["get_or_create", "pools", "retire", "settings_version"]
 settings_version = 0
 _SHAPING = frozenset({"DATABASES", "TIME_ZONE", "USE_TZ", *GLOBAL_SETTINGS})
 
-_pools: dict[Hashable, DatabasePool] = {}
+_pools: dict[tuple[str, str], DatabasePool] = {}
 _lock = threading.Lock()
 _pid = os.getpid()
 # Pools inherited through fork: referenced forever, never used, never closed.

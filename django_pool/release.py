@@ -15,15 +15,27 @@ one connection, as always.
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 
 if TYPE_CHECKING:  # typed against what it mixes into (Django's idiom for mixins)
-    from django.db.backends.base.base import BaseDatabaseWrapper as _WrapperBase
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.backends.utils import CursorWrapper
+
+    class _WrapperBase(BaseDatabaseWrapper):
+        # What the stubs leave out, and what the pooled mixin adds.
+        Database: Any
+        _pool_connecting: bool
+
+        def _cursor(self, name: str | None = None) -> Any: ...
+        def _prepare_cursor(self, cursor: Any) -> Any: ...
+        def _set_autocommit(self, autocommit: bool) -> None: ...
+        def _close(self) -> None: ...
+
+    _CursorBase = CursorWrapper
 else:
-    _WrapperBase = object
+    _WrapperBase = _CursorBase = object
 
 __all__ = ["ReleaseWhenIdleMixin", "check_vendor"]
 
@@ -51,7 +63,7 @@ class _Checkout:
         self.cursors: set[int] = set()
 
 
-class _CountedCursor:
+class _CountedCursor(_CursorBase):
     """Mixed into Django's cursor wrapper: its driver cursor counts as open until closed.
 
     The constructor keeps Django's signature ``(cursor, db)``: packages
@@ -72,14 +84,22 @@ class _CountedCursor:
             checkout, self._pool_counted = self._pool_counted, None
             if checkout is not None:  # closing twice counts once
                 checkout.cursors.discard(id(self.cursor))
-                self.db.release_if_idle(checkout)
+                db: Any = self.db  # the pooled wrapper
+                db.release_if_idle(checkout)
 
 
-@functools.cache
+# Django's own wrapper class (CursorWrapper, CursorDebugWrapper, the psycopg 3
+# one with copy()) -> the same plus the count.
+_COUNTED: dict[type, type] = {}
+
+
 def _counted(cursor_class: type) -> type:
-    # Django's own wrapper class (CursorWrapper, CursorDebugWrapper, the
-    # psycopg 3 one with copy()), plus the count.
-    return type(cursor_class.__name__, (_CountedCursor, cursor_class), {})
+    counted = _COUNTED.get(cursor_class)
+    if counted is None:
+        counted = _COUNTED[cursor_class] = type(
+            cursor_class.__name__, (_CountedCursor, cursor_class), {}
+        )
+    return counted
 
 
 class ReleaseWhenIdleMixin(_WrapperBase):

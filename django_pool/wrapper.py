@@ -288,7 +288,9 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         if not self._pool_connecting:  # unpooled, or a direct call
             return super().get_new_connection(conn_params)
-        connection = self._pool_lease.connection
+        lease = self._pool_lease
+        assert lease is not None  # connect() checked it out
+        connection = lease.connection
         self.prepare_pooled_connection(connection)
         return connection
 
@@ -355,6 +357,7 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
 
     def _release_pooled(self, *, discard: str | None) -> None:
         lease = self._pool_lease
+        assert lease is not None  # held: _pool_holding
         self._pool_holding = False
         self.untrack_checkout()
         pool = lease.pool
@@ -403,10 +406,12 @@ class _DisconnectAwareErrorWrapper(DatabaseErrorWrapper):
     this sees each driver exception before Django translates it.
     """
 
+    wrapper: PooledDatabaseWrapperMixin
+
     def __exit__(self, exc_type, exc_value, traceback):
         wrapper = self.wrapper
-        if exc_value is not None and wrapper._pool_holding:
-            lease = wrapper._pool_lease
+        lease = wrapper._pool_lease
+        if exc_value is not None and wrapper._pool_holding and lease is not None:
             try:
                 if wrapper.pool_driver.is_disconnect(exc_value, wrapper.connection):
                     lease.disconnected = True
@@ -429,7 +434,9 @@ def _detach_after_fork() -> None:
     # The forking thread's wrappers survive in the child; their connections
     # are the parent's. Forget them, as close() would, without closing.
     for wrapper in connections.all(initialized_only=True):
-        lease = getattr(wrapper, "_pool_lease", None)
+        if not isinstance(wrapper, PooledDatabaseWrapperMixin):
+            continue
+        lease = wrapper._pool_lease
         if lease is None:
             continue
         _inherited.append((lease, wrapper.connection))

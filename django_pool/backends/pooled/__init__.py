@@ -74,22 +74,23 @@ class _MirrorLoader(importlib.abc.Loader):
         from django_pool.derive import NotPoolable, pooled_wrapper
 
         name = original_engine(module.__name__)
-        original = import_module(name)  # ImportError as for the original ENGINE
+        assert name is not None  # the finder serves only names under the prefix
+        original: Any = import_module(name)  # ImportError as for the original ENGINE
         module.__doc__ = f"{name}, with connections from a pool (django_pool.backends.pooled)."
 
         def __getattr__(attribute: str) -> Any:  # noqa: N807 - PEP 562
             return getattr(original, attribute)
 
         module.__getattr__ = __getattr__  # type: ignore[method-assign]
-        wrapper = getattr(original, "DatabaseWrapper", None)
+        wrapper: Any = getattr(original, "DatabaseWrapper", None)
         if not (isinstance(wrapper, type) and issubclass(wrapper, BaseDatabaseWrapper)):
             return  # a package on the way to <ENGINE>.base
         try:
-            module.DatabaseWrapper = pooled_wrapper(wrapper)
+            module.DatabaseWrapper = pooled_wrapper(wrapper)  # type: ignore[attr-defined, arg-type]
         except NotPoolable:
             if module.__name__.rpartition(".")[0] not in _lenient:
                 raise
-            module.DatabaseWrapper = wrapper
+            module.DatabaseWrapper = wrapper  # type: ignore[attr-defined]
 
 
 class _MirrorFinder(importlib.abc.MetaPathFinder):

@@ -16,6 +16,9 @@ from django_pool.wrapper import PooledDatabaseWrapperMixin
 
 from .creation import DatabaseCreation
 
+# The sqlite3 module Django uses (pysqlite3 where a project installs it as sqlite3).
+Database: Any = base.Database  # type: ignore[attr-defined]
+
 
 class SQLiteDriver(Driver):
     """The sqlite3 module Django uses (the standard library's, or pysqlite3 installed as it)."""
@@ -28,7 +31,7 @@ class SQLiteDriver(Driver):
         connection.total_changes  # noqa: B018
 
     def is_disconnect(self, error: BaseException, connection: Any) -> bool:
-        return isinstance(error, base.Database.ProgrammingError) and "closed" in str(error)
+        return isinstance(error, Database.ProgrammingError) and "closed" in str(error)
 
     def is_permanent_connect_error(self, error: BaseException) -> bool:
         # A local file: no server to come back; waiting never helps.
@@ -37,7 +40,7 @@ class SQLiteDriver(Driver):
     def is_closed(self, connection: Any) -> bool:
         try:
             connection.total_changes  # noqa: B018 - raises once closed
-        except base.Database.ProgrammingError:
+        except Database.ProgrammingError:
             return True
         return False
 
