@@ -165,8 +165,9 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
             self.alias, conn_max_age=configured.max_age, native_pool=configured.native_pool
         )
 
-    def _current_pool(self) -> DatabasePool:
-        # The pool is looked up again only when a shaping setting changed
+    def _current_pool(self) -> DatabasePool | None:
+        # This wrapper's pool; None when its connections are not pooled. It
+        # is looked up again only when a shaping setting changed
         # (registry.settings_version), this alias's settings_dict was edited
         # (a test database's NAME), or the pool was retired.
         cached = self._pool_cache
@@ -175,8 +176,11 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
             and cached[0] == registry.settings_version
             and not cached[2].retired
             and cached[1] == self.settings_dict
+            and not _unpooled.get()
         ):
             return cached[2]
+        if not self.is_pooled():
+            return None
         self.check_settings()
         version = registry.settings_version
         pool = registry.get_or_create(self.alias, self._pool_digest(), self._build_pool)
@@ -218,9 +222,9 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
     # ##### Checkout #####
 
     def connect(self) -> None:
-        if not self.is_pooled():
-            return super().connect()
         pool = self._current_pool()
+        if pool is None:
+            return super().connect()
         lease = self._pool_lease
         previous = lease
         if lease is None or lease.pool is not pool or not pool.take_back(lease, self._pool_ref):
@@ -326,8 +330,13 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
     def close_if_unusable_or_obsolete(self) -> None:
         # Here Django closes a connection after an error only when is_usable()
         # said no, and errors_occurred is still set when it does.
-        if self.connection is not None:  # at every request start and end
-            self._judged("request end", super().close_if_unusable_or_obsolete)
+        if self.connection is None:  # at every request start
+            return
+        self._pool_judging = "request end"
+        try:
+            super().close_if_unusable_or_obsolete()
+        finally:
+            self._pool_judging = None
 
     def _judged(self, judgement: str, close_if: Callable[[], None]) -> None:
         # Run one of Django's close_if_* methods with _close() knowing which.

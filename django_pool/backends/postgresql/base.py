@@ -82,7 +82,8 @@ class PostgreSQLDriver(Driver):
 
     def in_transaction(self, connection: Any) -> bool | None:
         if is_psycopg3:
-            status = connection.info.transaction_status
+            # pgconn: libpq's own status, without building a ConnectionInfo.
+            status = connection.pgconn.transaction_status
         else:
             status = connection.get_transaction_status()
         if status == _IDLE:
