@@ -38,6 +38,7 @@ __all__ = ["ConnectionState", "Lease", "Loan"]
 
 # Frames of these packages are not "where the connection was checked out".
 _OWN_FRAMES = ("/django_pool/", "/django/", "/sqlalchemy/", "/asgiref/", "/threading.py")
+_INSTALLED = ("/site-packages/", "/dist-packages/")
 
 
 class ConnectionState:
@@ -118,10 +119,16 @@ class Loan(NamedTuple):
         return not self.thread.is_alive() or self.holder() is None
 
     def where(self) -> str:
-        """Return the innermost application frame of the checkout, or '?'."""
-        for frame in reversed(self.site or ()):
-            if not any(part in frame.filename for part in _OWN_FRAMES):
-                return f"{frame.filename}:{frame.lineno} in {frame.name}"
+        """Return the innermost application frame of the checkout, or '?'.
+
+        Installed packages' frames (a toolbar that wraps cursors) come second:
+        the application's own code is what the reader looks for.
+        """
+        frames = list(reversed(self.site or ()))
+        for skipped in (_OWN_FRAMES + _INSTALLED, _OWN_FRAMES):
+            for frame in frames:
+                if not any(part in frame.filename for part in skipped):
+                    return f"{frame.filename}:{frame.lineno} in {frame.name}"
         return "?"
 
 
