@@ -1,4 +1,5 @@
-# make demo: create .venv, install, run the benchmark on embedded SQLite.
+# make demo: create .venv, install only what the demo needs (no compiler, no root), run the
+#            benchmark on a throwaway embedded PostgreSQL (SQLite if it cannot start).
 # make test: create .venv, install, run the whole suite (both driver sets).
 PYTHON ?= python3
 VENV := .venv
@@ -17,10 +18,29 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	$(BIN)/pip install --quiet -e ".[psycopg,psycopg2,mysqlclient,pymysql,test]"
 	touch $(STAMP)
 
-demo: $(STAMP)
-	$(BIN)/python -m django_pool bench
+DEMO_STAMP := $(VENV)/.demo-installed
+# Short rounds: the whole demo, install included, stays under a minute.
+DEMO_ARGS ?= --rounds 3 --seconds 0.1 --thread-seconds 0.5
 
-test: $(STAMP) lint test-default test-alt conformance
+$(DEMO_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[demo]"
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
+	$(BIN)/python -m django_pool bench $(DEMO_ARGS)
+
+# Every part runs even when one fails; the failures are listed at the end.
+TEST_PARTS ?= lint test-default test-alt conformance
+
+test: $(STAMP)
+	@failed=""; \
+	for part in $(TEST_PARTS); do \
+		echo "=== make $$part"; \
+		$(MAKE) --no-print-directory $$part || failed="$$failed $$part"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed"; exit 1; fi; \
+	echo "make test: all passed ($(TEST_PARTS))"
 
 test-default: $(STAMP)
 	$(BIN)/python -m pytest
@@ -30,9 +50,11 @@ test-alt: $(STAMP)
 	DJANGO_POOL_TEST_DRIVERS=alt $(BIN)/python -m pytest
 
 conformance: $(STAMP)
+	status=0; \
 	for vendor in sqlite postgresql mysql; do \
-		$(BIN)/python scripts/django_suite.py --vendor $$vendor $(CONFORMANCE_APPS) || exit 1; \
-	done
+		$(BIN)/python scripts/django_suite.py --vendor $$vendor $(CONFORMANCE_APPS) || status=1; \
+	done; \
+	exit $$status
 
 # The 15 apps of docs/conformance.md, every vendor and driver, --parallel 1 and 2, on the
 # installed versions; results in conformance-results/ (scripts/conformance_report.py).
