@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 
 DEMO_STAMP := $(VENV)/.demo-installed
 # Short rounds: the whole demo, install included, stays under a minute.
-DEMO_ARGS ?= --rounds 3 --seconds 0.1 --thread-seconds 0.5
+DEMO_ARGS ?= --rounds 3 --seconds 0.05 --thread-seconds 0.4 --workloads connect,query
 
 $(DEMO_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
