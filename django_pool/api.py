@@ -48,12 +48,21 @@ class release_connections(ContextDecorator):
     tasks, management commands), where no ``request_finished`` signal gives
     connections back::
 
-        @release_connections()
+        @release_connections        # or @release_connections()
         def task(): ...
 
         with release_connections():
             ...
     """
+
+    def __new__(cls, func: Any = None) -> Any:
+        # Bare ``@release_connections``: the class receives the function itself.
+        if callable(func):
+            return cls()(func)
+        return super().__new__(cls)
+
+    def __init__(self, func: Any = None) -> None:
+        pass
 
     def __enter__(self) -> release_connections:
         return self

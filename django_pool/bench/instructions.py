@@ -167,7 +167,8 @@ def _measure(
     ]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
     if result.returncode != 0:
-        tail = "\n".join(result.stderr.strip().splitlines()[-8:])
+        own = [line for line in result.stderr.splitlines() if not line.startswith("==")]
+        tail = "\n".join((own or result.stderr.strip().splitlines())[-8:])
         raise SystemExit(f"--instructions: {variant.label} failed under valgrind:\n{tail}")
     totals = _dump_totals(out)
     expected = DUMPS_PER_WORKLOAD * len(names)

@@ -1,4 +1,4 @@
-"""URL schemes for dj-database-url: ``postgres+pool://`` and ``mysql+pool://``.
+"""URL schemes for dj-database-url: ``postgres+pool://``, ``mysql+pool://``, ``sqlite+pool://``.
 
 ::
 
@@ -22,6 +22,9 @@ SCHEMES = {
     "postgresql+pool": "django_pool.backends.postgresql",
     "pgsql+pool": "django_pool.backends.postgresql",
     "mysql+pool": "django_pool.backends.mysql",
+    "mariadb+pool": "django_pool.backends.mysql",
+    # sqlite+pool:////absolute/path.sqlite3 or sqlite+pool:///relative.sqlite3, as sqlite://
+    "sqlite+pool": "django_pool.backends.sqlite3",
 }
 
 
@@ -30,9 +33,12 @@ def register_schemes() -> None:
     import dj_database_url
 
     for scheme, engine in SCHEMES.items():
-        postprocess = (
-            dj_database_url.apply_current_schema
-            if "postgres" in engine
-            else dj_database_url.default_postprocess
-        )
+        if "postgres" in engine:
+            postprocess = dj_database_url.apply_current_schema
+        elif "sqlite" in engine:  # what sqlite:// does: no path means in memory
+            postprocess = getattr(
+                dj_database_url, "default_to_in_memory_db", dj_database_url.default_postprocess
+            )
+        else:
+            postprocess = dj_database_url.default_postprocess
         dj_database_url.register(scheme, engine)(postprocess)
