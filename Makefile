@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # Django's own suite, stock ENGINE vs django-pool ENGINE (docs/conformance.md).
 CONFORMANCE_APPS ?= backends servers basic transactions transaction_hooks select_for_update multiple_database
 
-.PHONY: demo test test-default test-alt lint conformance conformance-full clean
+.PHONY: demo test test-slow test-default test-alt lint conformance conformance-full clean
 
 $(STAMP): pyproject.toml scripts/system-deps.sh
 	bash scripts/system-deps.sh
@@ -69,6 +69,10 @@ conformance-full: $(STAMP)
 		done; \
 	done; \
 	exit $$status
+
+# Minutes of valgrind: bench --instructions end to end (.ci/run runs it after make test).
+test-slow: $(STAMP)
+	DJANGO_POOL_SLOW_TESTS=1 $(BIN)/python -m pytest tests/bench/test_instructions.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check django_pool tests

@@ -17,8 +17,8 @@ def get_stats(alias: str | None = None) -> dict[str, dict[str, Any]]:
 
     Gauges: ``open``, ``in_use``, ``idle``, ``waiting`` (and ``pool_size``,
     ``max_overflow``, ``overflow`` for QueuePool). Counters since the pool was
-    built or the last :func:`pop_stats` (a counter that never moved is
-    absent): ``connections_num``, ``checkouts_num``, ``invalidations_num``,
+    built or the last :func:`pop_stats` (always present, 0 when a counter
+    never moved): ``connections_num``, ``checkouts_num``, ``invalidations_num``,
     ``timeouts_num``, ... with ``invalidations_by_reason``. Distributions:
     ``wait_seconds``, ``hold_seconds``, ``connect_seconds``. The full list is
     in docs/observability.md.
