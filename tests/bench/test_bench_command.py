@@ -172,3 +172,14 @@ def test_embedded_postgres_by_default_and_nothing_left():
     )
     assert "embedded PostgreSQL stopped, its directory removed" in result.stderr
     assert _embedded_dirs() <= before
+
+
+def test_stats_cost_is_never_printed_negative(capsys):
+    from django_pool.bench.report import print_stats_cost
+
+    # Stats on measured faster than off: noise, said as such.
+    print_stats_cost({"stats_on_us": 9.0, "stats_off_us": 10.0, "difference": -0.1, "noise": 0.05})
+    out = capsys.readouterr().out
+    assert "-10" not in out and "no difference above this machine's noise (5.0%)" in out
+    print_stats_cost({"stats_on_us": 12.0, "stats_off_us": 10.0, "difference": 0.2, "noise": 0.05})
+    assert "+20.0% (noise 5.0%)" in capsys.readouterr().out
