@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import platform
+import signal
 import sys
 import tempfile
 from typing import Any
@@ -26,9 +27,9 @@ counted at the socket, and a threads run with the server's own count of connecti
 Database: --database-url, else a throwaway embedded PostgreSQL (pip install
 'django-pool[demo]'), else (or with --sqlite) a SQLite file in a temporary directory.
 
-What it creates, and removes when it ends (also on Ctrl-C or an error): one table named
-django_pool_bench_<pid>_<random> with ten rows in the given database (nothing else is
-read or written there); the embedded server's temporary directory, or the temporary SQLite
+What it creates, and removes when it ends (also on Ctrl-C, SIGTERM or an error): one table named
+django_pool_bench_<pid>_<random> with ten rows in the given database (no other table is
+read or written); the embedded server's temporary directory, or the temporary SQLite
 directory. Run it on a database of its own or a scratch one all the same: it opens up to
 --threads connections at once."""
 
@@ -108,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
     unknown = [n for n in names if n not in WORKLOAD_NAMES]
     if unknown:
         raise SystemExit(f"--workloads: unknown {unknown}; use {', '.join(WORKLOAD_NAMES)}")
+    # SIGTERM unwinds like Ctrl-C, so that the cleanup below runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     with contextlib.ExitStack() as cleanup:
         target = _target(args, cleanup)
         chosen = _chosen(args, target)
