@@ -1,5 +1,8 @@
-# make demo: create .venv, install, run the benchmark on embedded SQLite.
-# make test: create .venv, install, lint, build the docs site, run the whole suite (both driver sets).
+# make demo: create .venv, install only what the demo needs (no compiler, no root), run the
+#            benchmark on a throwaway embedded PostgreSQL (SQLite if it cannot start).
+# make test: create .venv, install, lint, build the docs site, run the whole suite (both driver
+#            sets) and Django's own suite through the pooled ENGINEs; every part runs, the
+#            failures are listed at the end.
 # make docs: the MkDocs site (docs/ and README.md, API reference from the docstrings) into site/;
 # --strict: a broken link, a bad anchor or an undocumented public name fails it.
 PYTHON ?= python3
@@ -13,7 +16,7 @@ CONFORMANCE_APPS ?= backends servers basic transactions transaction_hooks select
 # GeoDjango's suite (gis_tests), GeoDjango's ENGINE vs django-pool's twin, on each GIS database.
 GIS_CONFORMANCE_VENDORS ?= postgis spatialite mysqlgis
 
-.PHONY: demo test test-default test-alt test-deploy test-deploy-pg lint docs conformance conformance-gis conformance-full clean
+.PHONY: demo test test-slow test-default test-alt test-deploy test-deploy-pg lint docs conformance conformance-gis conformance-full clean
 
 $(STAMP): pyproject.toml scripts/system-deps.sh
 	bash scripts/system-deps.sh
@@ -22,10 +25,29 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	$(BIN)/pip install --quiet --no-binary pysqlite3 -e ".[psycopg,psycopg2,mysqlclient,pymysql,test,lint,docs]"
 	touch $(STAMP)
 
-demo: $(STAMP)
-	$(BIN)/python -m django_pool bench
+DEMO_STAMP := $(VENV)/.demo-installed
+# Short rounds: the whole demo, install included, stays about a minute.
+DEMO_ARGS ?= --rounds 3 --seconds 0.05 --thread-seconds 0.4 --workloads connect,query
 
-test: $(STAMP) lint docs test-default test-alt conformance
+$(DEMO_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[demo]"
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
+	$(BIN)/python -m django_pool bench $(DEMO_ARGS)
+
+# Every part runs even when one fails; the failures are listed at the end.
+TEST_PARTS ?= lint docs test-default test-alt conformance
+
+test: $(STAMP)
+	@failed=""; \
+	for part in $(TEST_PARTS); do \
+		echo "=== make $$part"; \
+		$(MAKE) --no-print-directory $$part || failed="$$failed $$part"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed"; exit 1; fi; \
+	echo "make test: all passed ($(TEST_PARTS))"
 
 test-default: $(STAMP)
 	$(BIN)/python -m pytest
@@ -47,9 +69,11 @@ test-deploy-pg: $(STAMP)
 	DJANGO_POOL_TEST_DRIVERS=alt $(BIN)/python -m pytest -m deployment_pg tests/deployment_pg
 
 conformance: $(STAMP)
+	status=0; \
 	for vendor in sqlite postgresql mysql; do \
-		$(BIN)/python scripts/django_suite.py --vendor $$vendor $(CONFORMANCE_APPS) || exit 1; \
-	done
+		$(BIN)/python scripts/django_suite.py --vendor $$vendor $(CONFORMANCE_APPS) || status=1; \
+	done; \
+	exit $$status
 
 # Several minutes per database: not part of make test; .ci/run runs it after.
 conformance-gis: $(STAMP)
@@ -72,6 +96,10 @@ conformance-full: $(STAMP)
 		done; \
 	done; \
 	exit $$status
+
+# Minutes of valgrind: bench --instructions end to end (.ci/run runs it after make test).
+test-slow: $(STAMP)
+	DJANGO_POOL_SLOW_TESTS=1 $(BIN)/python -m pytest tests/bench/test_instructions.py
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict

@@ -48,12 +48,21 @@ class return_connections(ContextDecorator):
     tasks, management commands), where no ``request_finished`` signal gives
     connections back::
 
-        @return_connections()
+        @return_connections        # or @return_connections()
         def task(): ...
 
         with return_connections():
             ...
     """
+
+    def __new__(cls, func: Any = None) -> Any:
+        # Bare ``@return_connections``: the class receives the function itself.
+        if callable(func):
+            return cls()(func)
+        return super().__new__(cls)
+
+    def __init__(self, func: Any = None) -> None:
+        pass
 
     def __enter__(self) -> return_connections:
         return self

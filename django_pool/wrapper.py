@@ -21,7 +21,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 from django.db.backends.base.base import NO_DB_ALIAS
 from django.db.backends.signals import connection_created
@@ -114,8 +116,14 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
     def __init__(self, settings_dict: dict[str, Any], alias: str = DEFAULT_DB_ALIAS) -> None:
         super().__init__(settings_dict, alias)
         # Fail at first use of a misconfigured alias, not at its first query.
-        options = PoolOptions.from_settings(alias, settings_dict)
-        check_vendor(alias, self.vendor, options.release)
+        try:
+            options = PoolOptions.from_settings(alias, settings_dict)
+            check_vendor(alias, self.vendor, options.release)
+        except ImproperlyConfigured:
+            # During django.setup() (a model's Meta asks connection.ops), let setup end so
+            # that manage.py check reports django_pool.E003; _build_pool raises it again.
+            if apps.ready:
+                raise
         # The settings django-pool validates are the ones the connection was
         # built with: code that later edits a live connection's settings_dict
         # gets Django's rules for what it wrote, as with the stock ENGINE
@@ -207,6 +215,7 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
 
     def _build_pool(self) -> DatabasePool:
         options = PoolOptions.from_settings(self.alias, self.settings_dict)
+        check_vendor(self.alias, self.vendor, options.release)  # deferred by __init__ in setup
         pre_ping = options.pre_ping
         if pre_ping is None:
             pre_ping = bool(self.settings_dict["CONN_HEALTH_CHECKS"])

@@ -5,6 +5,8 @@
 #     pysqlite3 (a sqlite3 that loads extensions, for SpatiaLite) does.
 #   - GeoDjango (the pooled GIS backends): GDAL, GEOS and PROJ libraries,
 #     SpatiaLite's SQLite extension, and PostGIS for each local PostgreSQL.
+#   - valgrind: bench --instructions (make test-slow) counts instructions with it.
+# Not make demo, which needs none of this.
 # Idempotent and quiet: when everything is there it installs nothing and
 # prints nothing.
 set -eu
@@ -20,6 +22,10 @@ has_module() { compgen -G "/usr/lib/$1*" >/dev/null || compgen -G "/usr/lib/*/$1
 if ! pkg-config --exists mariadb 2>/dev/null && ! pkg-config --exists mysqlclient 2>/dev/null; then
     missing+=(libmariadb-dev pkg-config)
     unmet+=("MySQL/MariaDB client headers (libmariadb-dev, mariadb-connector-c-devel, mysql-client)")
+fi
+if ! command -v valgrind >/dev/null; then
+    missing+=(valgrind)
+    unmet+=("valgrind (bench --instructions)")
 fi
 if ! has_lib 'libgdal\.so' || ! has_lib 'libgeos_c\.so' || ! has_lib 'libproj\.so'; then
     # gdal-bin pulls in libgdal, libgeos-c and libproj.

@@ -179,3 +179,97 @@ def sqlite_wrapper(name: str, alias: str, **settings: Any):
         **settings,
     }
     return load_backend("django_pool.backends.sqlite3").DatabaseWrapper(settings_dict, alias=alias)
+
+
+def _admin_connection(vendor: str, settings_dict: dict[str, Any], database: str | None = None):
+    """Return an autocommit DB-API connection to the server of *settings_dict*."""
+    s = settings_dict
+    if vendor == "postgresql":
+        from django.db.backends.postgresql.base import Database
+
+        conn = Database.connect(
+            dbname=database or "postgres",
+            user=s["USER"],
+            password=s["PASSWORD"],
+            host=s["HOST"],
+            port=s["PORT"],
+        )
+        conn.autocommit = True
+        return conn
+    import MySQLdb
+
+    kwargs = {"database": database} if database else {}
+    return MySQLdb.connect(
+        user=s["USER"],
+        password=s["PASSWORD"],
+        host=s["HOST"],
+        port=int(s["PORT"]),
+        autocommit=True,
+        **kwargs,
+    )
+
+
+class ScratchDatabase:
+    """A database of this run's own on a test server: created, then dropped with its sessions.
+
+    Tests that count a database's sessions count them on one of these, so a
+    client connected to any other database (an idle ``psql`` on ``test``)
+    changes nothing.
+    """
+
+    def __init__(self, alias: str, name: str) -> None:
+        self.vendor = connections[alias].vendor
+        self.settings_dict = connections[alias].settings_dict
+        self.name = name
+        admin = _admin_connection(self.vendor, self.settings_dict)
+        try:
+            cursor = admin.cursor()
+            quoted = f'"{name}"' if self.vendor == "postgresql" else f"`{name}`"
+            cursor.execute(f"DROP DATABASE IF EXISTS {quoted}")
+            cursor.execute(f"CREATE DATABASE {quoted}")
+        finally:
+            admin.close()
+
+    def drop(self) -> None:
+        """Drop the database, ending any session still on it."""
+        admin = _admin_connection(self.vendor, self.settings_dict)
+        try:
+            cursor = admin.cursor()
+            if self.vendor == "postgresql":
+                cursor.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            else:
+                cursor.execute(f"DROP DATABASE IF EXISTS `{self.name}`")
+        finally:
+            admin.close()
+
+
+class ForeignSessions:
+    """Idle sessions of another client on the database ``test`` of each given server.
+
+    What a developer's ``psql`` left open: tests that count sessions must not
+    see them. ``test`` is created if missing (and then dropped afterwards).
+    """
+
+    def __init__(self, aliases: list[str], database: str = "test") -> None:
+        self.database = database
+        self._held: list[Any] = []
+        self._created: list[ScratchDatabase] = []
+        for alias in aliases:
+            vendor = connections[alias].vendor
+            settings_dict = connections[alias].settings_dict
+            try:
+                conn = _admin_connection(vendor, settings_dict, database)
+            except Exception:  # noqa: BLE001 - the database is missing: make it
+                self._created.append(ScratchDatabase(alias, database))
+                conn = _admin_connection(vendor, settings_dict, database)
+            cursor = conn.cursor()
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+            self._held.append(conn)
+
+    def close(self) -> None:
+        """Close the sessions (and drop ``test`` if this created it)."""
+        for conn in self._held:
+            conn.close()
+        for scratch in self._created:
+            scratch.drop()

@@ -3,26 +3,48 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import platform
+import signal
 import sys
+import tempfile
 from typing import Any
 
 from .targets import database_settings, describe_url, variants
 
 __all__ = ["add_arguments", "run"]
 
-# The keys of workloads.WORKLOADS (which defines a model: importable only once
-# Django is configured).
+# The keys of workloads.WORKLOADS (importable only once Django is configured).
 WORKLOAD_NAMES = ("connect", "query", "atomic")
+
+DESCRIPTION = """\
+Compare, on one database, Django without pooling, Django's persistent connections, Django's
+native pool (PostgreSQL with psycopg_pool) and django-pool: time per request, round trips
+counted at the socket, and a threads run with the server's own count of connections.
+
+Database: --database-url, else a throwaway embedded PostgreSQL (pip install
+'django-pool[demo]'), else (or with --sqlite) a SQLite file in a temporary directory.
+
+What it creates, and removes when it ends (also on Ctrl-C, SIGTERM or an error): one table named
+django_pool_bench_<pid>_<random> with ten rows in the given database (no other table is
+read or written); the embedded server's temporary directory, or the temporary SQLite
+directory. Run it on a database of its own or a scratch one all the same: it opens up to
+--threads connections at once."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the benchmark's options to *parser*."""
-    parser.add_argument(
+    parser.description = DESCRIPTION
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
         "--database-url",
-        help="postgres://, mysql:// or sqlite:///path (default: a new SQLite file)",
+        help="postgres://user:password@host:port/name, mysql://... or sqlite:///path",
+    )
+    where.add_argument(
+        "--sqlite", action="store_true", help="use a temporary SQLite file, not embedded PostgreSQL"
     )
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     parser.add_argument(
@@ -53,24 +75,101 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="connect,query,atomic",
         help="comma-separated: connect, query, atomic",
     )
+    parser.add_argument(
+        "--variants",
+        help="comma-separated aliases to run (default all): no_pool, persistent, native, "
+        "django_pool, django_pool_ping, django_pool_transaction",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument(
         "--plot", metavar="FILE.png", help="also draw the ratios (needs matplotlib)"
+    )
+    group = parser.add_argument_group(
+        "instruction counts (--instructions)",
+        "Count the CPU instructions per request under valgrind's callgrind instead of timing: "
+        "each variant runs in its own process, twice (N1 and N2 requests, PYTHONHASHSEED "
+        "fixed), and (I(N2) - I(N1)) / (N2 - N1) is reported. Workloads: connect (W0) and "
+        "query (W1). Needs valgrind.",
+    )
+    group.add_argument("--instructions", action="store_true", help="count instructions")
+    group.add_argument(
+        "--requests",
+        default="100,300",
+        metavar="N1,N2",
+        help="requests in the two runs (default 100,300)",
+    )
+    group.add_argument(
+        "--jobs", type=int, default=2, help="processes under valgrind at once (default 2)"
     )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark described by *args*; return the exit status."""
-    target = database_settings(args.database_url)
     names = [n.strip() for n in args.workloads.split(",") if n.strip()]
     unknown = [n for n in names if n not in WORKLOAD_NAMES]
     if unknown:
         raise SystemExit(f"--workloads: unknown {unknown}; use {', '.join(WORKLOAD_NAMES)}")
+    # SIGTERM unwinds like Ctrl-C, so that the cleanup below runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    with contextlib.ExitStack() as cleanup:
+        target = _target(args, cleanup)
+        chosen = _chosen(args, target)
+        if args.instructions:
+            from .instructions import run_instructions
+
+            return run_instructions(args, target, chosen, cleanup)
+        return _run_timings(args, target, chosen, names, cleanup)
+
+
+def _target(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> dict[str, Any]:
+    """Return the database to use; register the removal of anything made for it."""
+    if args.database_url:
+        return database_settings(args.database_url)
+    if not args.sqlite:
+        from .embedded import EmbeddedPostgres, EmbeddedUnavailable
+
+        server = EmbeddedPostgres()
+        print("starting an embedded PostgreSQL in a temporary directory...", file=sys.stderr)
+        try:
+            url = server.start()
+        except EmbeddedUnavailable as why:
+            print(f"embedded PostgreSQL unavailable ({why}): using SQLite", file=sys.stderr)
+        else:
+
+            def stop() -> None:
+                server.stop()
+                print("embedded PostgreSQL stopped, its directory removed", file=sys.stderr)
+
+            cleanup.callback(stop)
+            target = database_settings(url)
+            target["embedded"] = True
+            return target
+    directory = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="django_pool_bench_"))
+    return database_settings(None, directory)
+
+
+def _chosen(args: argparse.Namespace, target: dict[str, Any]):
     chosen = variants(target, args.pool_size)
+    if args.variants:
+        wanted = [v.strip() for v in args.variants.split(",") if v.strip()]
+        known = {v.alias for v in chosen}
+        unknown = [w for w in wanted if w not in known]
+        if unknown:
+            raise SystemExit(
+                f"--variants: {unknown} not available here; use {', '.join(sorted(known))}"
+            )
+        # The persistent floor is every ratio's denominator.
+        chosen = [v for v in chosen if v.alias in wanted or v.alias == "persistent"]
+    return chosen
+
+
+def _run_timings(args, target, chosen, names, cleanup: contextlib.ExitStack) -> int:
     # The threads workload exhausts the pools on purpose: their warnings
     # would only interleave with the progress line.
     logging.getLogger("django_pool").setLevel(logging.ERROR)
     counter = _start_counter(target)
+    if counter is not None:
+        cleanup.callback(counter.close)
     _configure_django(chosen, counter)
 
     import django
@@ -79,12 +178,15 @@ def run(args: argparse.Namespace) -> int:
 
     from . import runner, workloads
 
+    first = chosen[0].alias
+    workloads.use_table(workloads.new_table_name())
     try:
-        workloads.create_table(chosen[0].alias)
+        workloads.create_table(first)
     except DatabaseError as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise SystemExit(f"bench: cannot use {describe_url(target)}: {first_line}") from None
-    vendor = connections[chosen[0].alias]
+    cleanup.callback(workloads.drop_table, first)
+    vendor = connections[first]
     header = [
         f"django-pool bench on {describe_url(target)}",
         f"Python {platform.python_version()}, Django {django.get_version()}, "
@@ -93,8 +195,6 @@ def run(args: argparse.Namespace) -> int:
     steps = len(names) * args.rounds * len(chosen)
     steps += (args.threads > 0) * 2 * len(chosen)
     progress = runner.Progress(steps)
-    if not args.json:
-        print(header[0], file=sys.stderr)
     data: dict[str, Any] = {
         "target": describe_url(target),
         "sequential": runner.measure_sequential(chosen, names, args.rounds, args.seconds, progress),
@@ -103,7 +203,8 @@ def run(args: argparse.Namespace) -> int:
         proxied = {v.alias: f"{v.alias}_counted" for v in chosen}
         data["round_trips"] = runner.measure_round_trips(proxied, counter, ["connect", "query"])
     if args.threads > 0:
-        sessions = _session_counter(chosen[1].alias, target["vendor"])
+        # Counted through the persistent variant's own connection, never a pooled one.
+        sessions = _session_counter("persistent", target["vendor"])
         work = workloads.query_wait_query(args.external_ms / 1000) if args.external_ms > 0 else None
         data["threads"] = runner.measure_threads(
             chosen, args.threads, args.thread_seconds, 2, sessions, progress, work
@@ -121,11 +222,12 @@ def run(args: argparse.Namespace) -> int:
     data["signal_cost"] = measure_signal_cost(rounds=11, n=2000)
     progress.finish()
     data["variants"] = {v.alias: v.label for v in chosen}
+    from .report import conclusion, print_report
+
+    data["conclusion"] = conclusion(target, chosen, data)
     if args.json:
         print(json.dumps({"header": header, **data}, indent=2))
     else:
-        from .report import print_report
-
         print_report(header, chosen, data)
     if args.plot:
         from .plot import plot
@@ -133,8 +235,6 @@ def run(args: argparse.Namespace) -> int:
         plot(args.plot, header, chosen, data)
         print(f"chart written to {args.plot}", file=sys.stderr)
     connections.close_all()
-    if counter is not None:
-        counter.close()
     return 0
 
 
@@ -157,7 +257,7 @@ def _configure_django(chosen, counter) -> None:
         for v in chosen:
             twin = {**v.settings, "HOST": "127.0.0.1", "PORT": str(counter.port)}
             databases[f"{v.alias}_counted"] = twin
-    databases["default"] = chosen[1].settings
+    databases["default"] = next(v.settings for v in chosen if v.alias == "persistent")
     settings.configure(DATABASES=databases, INSTALLED_APPS=[], USE_TZ=True)
     import django
 

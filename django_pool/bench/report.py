@@ -8,7 +8,7 @@ from .runner import median_spread
 from .targets import Variant
 from .workloads import WORKLOADS
 
-__all__ = ["print_report"]
+__all__ = ["conclusion", "print_report"]
 
 FLOOR = "persistent"  # the ratio's denominator: what a persistent connection costs
 
@@ -26,7 +26,9 @@ def print_report(header: list[str], variants: list[Variant], data: dict[str, Any
         )
         names = list(sequential)
         head = f"{'variant':<40}" + "".join(f"{WORKLOADS[n][0]:>26}" for n in names)
-        print(head + f"{'CPU, conn. only':>18}")
+        if "connect" in sequential:
+            head += f"{'CPU, conn. only':>18}"
+        print(head)
         for v in variants:
             row = f"{v.label:<40}"
             for name in names:
@@ -38,6 +40,11 @@ def print_report(header: list[str], variants: list[Variant], data: dict[str, Any
                 floor_cpu, _ = median_spread(sequential["connect"][FLOOR]["cpu_us"])
                 row += f"{cpu / floor_cpu:>17.2f}×"
             print(row)
+        if "connect" in sequential:
+            print(
+                "CPU, conn. only: this process's CPU time per 'connection only' request "
+                "(time.process_time), × the floor; it leaves out time spent waiting on the server."
+            )
     trips = data.get("round_trips")
     if trips:
         print()
@@ -77,16 +84,85 @@ def print_report(header: list[str], variants: list[Variant], data: dict[str, Any
                 f"{v.label:<40}{t['requests_per_s']:>10,.0f}{t['p50_ms']:>9.2f}"
                 f"{t['p99_ms']:>9.2f}{t['max_ms']:>9.1f}{t['idle_threads']:>14.1f}{conns:>14}"
             )
+    if data.get("conclusion"):
+        print()
+        print("Conclusion: " + " ".join(data["conclusion"]))
 
 
 def print_stats_cost(cost: dict[str, float]) -> None:
     """Print what the always-on stats cost per checkout+checkin."""
     print()
-    print(
+    line = (
         f"Stats cost: checkout+checkin on a bare pool takes {cost['stats_on_us']:.2f} µs with "
-        f"stats, {cost['stats_off_us']:.2f} µs without ({cost['difference']:+.1%}; "
-        "fastest of 21 interleaved rounds)"
+        f"stats, {cost['stats_off_us']:.2f} µs without (fastest of 21 interleaved rounds): "
     )
+    noise = cost.get("noise", 0.0)
+    if cost["difference"] <= noise:
+        line += f"no difference above this machine's noise ({noise:.1%})."
+    else:
+        line += f"{cost['difference']:+.1%} (noise {noise:.1%})."
+    print(line)
+
+
+def _ratio(data: dict[str, Any], workload: str, alias: str) -> float | None:
+    cells = data["sequential"].get(workload, {})
+    if alias not in cells or FLOOR not in cells:
+        return None
+    wall, _ = median_spread(cells[alias]["wall_us"])
+    floor, _ = median_spread(cells[FLOOR]["wall_us"])
+    return wall / floor
+
+
+def conclusion(target: dict[str, Any], variants: list[Variant], data: dict[str, Any]) -> list[str]:
+    """Return the run's reading in a few sentences a newcomer can follow."""
+    aliases = {v.alias for v in variants}
+    workload = next((w for w in ("query", "connect", "atomic") if w in data["sequential"]), None)
+    lines = []
+    if workload and "django_pool" in aliases:
+        label = WORKLOADS[workload][0]
+        ours = _ratio(data, workload, "django_pool")
+        parts = []
+        if "no_pool" in aliases:
+            none = _ratio(data, workload, "no_pool")
+            if none and ours:
+                verb = "saves" if none > ours else "costs"
+                parts.append(
+                    f"for a '{label}' request django-pool {verb} {abs(1 - ours / none):.0%} of "
+                    f"the time against no pooling ({none:.2f}× the floor vs {ours:.2f}×)"
+                )
+        if ours:
+            parts.append(
+                f"it costs {ours:.2f}× a persistent connection (the floor, which keeps one "
+                "server connection per thread for ever)"
+            )
+        if parts:
+            lines.append("; ".join(parts) + ".")
+    threads = data.get("threads")
+    if threads and "django_pool" in threads:
+        info = data["threads_config"]
+        seen = threads["django_pool"]["server_connections"]
+        persistent = threads.get(FLOOR, {}).get("server_connections")
+        if seen is None:
+            lines.append(
+                f"Under {info['threads']} threads django-pool served every thread from a pool "
+                f"of {info['pool_size']} (SQLite: no server to count connections)."
+            )
+        else:
+            text = (
+                f"Under {info['threads']} threads the server saw at most {seen} connections "
+                f"from django-pool (pool_size {info['pool_size']})"
+            )
+            if persistent is not None:
+                text += f", against {persistent} with persistent connections"
+            lines.append(text + ".")
+    if target["vendor"] == "sqlite3":
+        lines.append(
+            "SQLite opens a connection in microseconds, so pooling saves little here; on a "
+            "server database it saves a connection per request: run the bench with "
+            "--database-url postgres://... or mysql://... (or install 'django-pool[demo]' for "
+            "an embedded PostgreSQL)."
+        )
+    return lines
 
 
 def print_signal_cost(cost: dict[str, float]) -> None:

@@ -7,24 +7,52 @@ pool (or is closed, or kept, depending on the variant).
 
 from __future__ import annotations
 
+import os
+import secrets
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.core.signals import request_finished, request_started
 from django.db import connections, models, transaction
 
-__all__ = ["WORKLOADS", "BenchItem", "create_table", "query_wait_query", "request"]
+__all__ = [
+    "WORKLOADS",
+    "create_table",
+    "drop_table",
+    "new_table_name",
+    "query_wait_query",
+    "request",
+    "use_table",
+]
+
+#: The model of the benchmark's table, defined by :func:`use_table` once its name is known.
+BenchItem: Any = None
 
 
-class BenchItem(models.Model):
-    """A small table for the ORM workloads."""
+def new_table_name() -> str:
+    """Return a table name no application (and no other bench run) uses."""
+    return f"django_pool_bench_{os.getpid()}_{secrets.token_hex(3)}"
 
-    name: models.CharField[str, str] = models.CharField(max_length=50)
-    hits: models.IntegerField[int, int] = models.IntegerField(default=0)
 
-    class Meta:
-        app_label = "django_pool_bench"
-        db_table = "django_pool_bench_item"
+def use_table(table: str) -> type[models.Model]:
+    """Define the benchmark's model on *table* (once per process) and return it."""
+    global BenchItem
+    if BenchItem is None:
+        BenchItem = type(
+            "BenchItem",
+            (models.Model,),
+            {
+                "__module__": __name__,
+                "__doc__": "A small table for the ORM workloads (created and dropped per run).",
+                "name": models.CharField(max_length=50),
+                "hits": models.IntegerField(default=0),
+                "Meta": type("Meta", (), {"app_label": "django_pool_bench", "db_table": table}),
+            },
+        )
+    elif BenchItem._meta.db_table != table:
+        raise RuntimeError(f"the bench model is already on {BenchItem._meta.db_table!r}")
+    return BenchItem
 
 
 class _Handler:
@@ -81,13 +109,20 @@ WORKLOADS: dict[str, tuple[str, Callable[[str], None]]] = {
 
 
 def create_table(alias: str) -> None:
-    """Create the benchmark table with a few rows, unless it exists."""
+    """Create the benchmark's table (see :func:`use_table`) with ten rows."""
     connection = connections[alias]
-    if BenchItem._meta.db_table not in connection.introspection.table_names():
-        with connection.schema_editor() as editor:
-            editor.create_model(BenchItem)
-    if not BenchItem.objects.using(alias).exists():
-        BenchItem.objects.using(alias).bulk_create(
-            BenchItem(name=f"item {i}") for i in range(1, 11)
-        )
+    with connection.schema_editor() as editor:
+        editor.create_model(BenchItem)
+    BenchItem.objects.using(alias).bulk_create(BenchItem(name=f"item {i}") for i in range(1, 11))
     connection.close()
+
+
+def drop_table(alias: str) -> None:
+    """Drop the benchmark's table (every connection to *alias* is closed first)."""
+    connections.close_all()
+    connection = connections[alias]
+    try:
+        with connection.schema_editor() as editor:
+            editor.delete_model(BenchItem)
+    finally:
+        connection.close()

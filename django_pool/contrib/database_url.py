@@ -1,4 +1,4 @@
-"""URL schemes for dj-database-url: ``postgres+pool://``, ``mysql+pool://`` and the GIS ones.
+"""URL schemes for dj-database-url: ``postgres+pool://``, ``mysql+pool://``, ``sqlite+pool://``...
 
 ::
 
@@ -28,6 +28,9 @@ SCHEMES = {
     "postgis+pool": "django_pool.backends.postgis",
     "spatialite+pool": "django_pool.backends.spatialite",
     "mysqlgis+pool": "django_pool.backends.mysqlgis",
+    "mariadb+pool": "django_pool.backends.mysql",
+    # sqlite+pool:////absolute/path.sqlite3 or sqlite+pool:///relative.sqlite3, as sqlite://
+    "sqlite+pool": "django_pool.backends.sqlite3",
 }
 """Scheme -> ENGINE."""
 
@@ -37,9 +40,12 @@ def register_schemes() -> None:
     import dj_database_url
 
     for scheme, engine in SCHEMES.items():
-        postprocess = (
-            dj_database_url.apply_current_schema
-            if "postgres" in engine or "postgis" in engine
-            else dj_database_url.default_postprocess
-        )
+        if "postgres" in engine or "postgis" in engine:
+            postprocess = dj_database_url.apply_current_schema
+        elif "sqlite" in engine or "spatialite" in engine:  # as sqlite://: no path, in memory
+            postprocess = getattr(
+                dj_database_url, "default_to_in_memory_db", dj_database_url.default_postprocess
+            )
+        else:
+            postprocess = dj_database_url.default_postprocess
         dj_database_url.register(scheme, engine)(postprocess)

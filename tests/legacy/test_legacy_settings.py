@@ -14,18 +14,46 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import _require
+from tests.helpers import ForeignSessions, ScratchDatabase
 
 ROOT = Path(__file__).resolve().parents[2]
+DATABASE = f"django_pool_legacy_{os.getpid()}"
 
 
-def run(settings_module):
+@pytest.fixture(scope="module", autouse=True)
+def foreign_sessions():
+    """Another client sits idle on ``test`` of each server: the counts must not see it."""
+    from django.conf import settings
+
+    aliases = [a for a in ("postgresql", "mysql") if a not in settings.UNAVAILABLE]
+    foreign = ForeignSessions(aliases)
+    yield
+    foreign.close()
+
+
+@pytest.fixture
+def database(request):
+    """This run's own database on the server the test uses; dropped afterwards."""
+    alias = request.param
+    _require(alias)
+    scratch = ScratchDatabase(alias, DATABASE)
+    yield scratch.name
+    scratch.drop()
+
+
+def run(settings_module, database):
     result = subprocess.run(
         [sys.executable, "tests/legacy/check_pool.py"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": settings_module, "PYTHONPATH": str(ROOT)},
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": settings_module,
+            "DJANGO_POOL_LEGACY_DB": database,
+            "PYTHONPATH": str(ROOT),
+        },
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
@@ -38,9 +66,9 @@ def assert_bounded(report):
     assert report["outcomes"] == ["ok"] * 4 + ["timeout"]
 
 
-def test_djorm_ext_pool():
-    _require("postgresql")
-    report, _ = run("tests.legacy.settings_djorm")
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_djorm_ext_pool(database):
+    report, _ = run("tests.legacy.settings_djorm", database)
     # INSTALLED_APPS activation turned the stock ENGINE into the pooled twin.
     assert report["engine"] == "django_pool.backends.postgresql"
     assert report["class"] == "django_pool.backends.postgresql.base.DatabaseWrapper"
@@ -48,23 +76,23 @@ def test_djorm_ext_pool():
     assert report["recycle"] == 3600 and report["pre_ping"] is True
 
 
-def test_django_postgrespool():
-    _require("postgresql")
-    report, _ = run("tests.legacy.settings_postgrespool")
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_django_postgrespool(database):
+    report, _ = run("tests.legacy.settings_postgrespool", database)
     assert_bounded(report)
     assert report["recycle"] == 300
 
 
-def test_django_db_connection_pool():
-    _require("mysql")
-    report, _ = run("tests.legacy.settings_ddcp")
+@pytest.mark.parametrize("database", ["mysql"], indirect=True)
+def test_django_db_connection_pool(database):
+    report, _ = run("tests.legacy.settings_ddcp", database)
     assert_bounded(report)
     assert report["recycle"] == 24 * 60 * 60
 
 
-def test_mysql_recipe_wait_timeout():
-    _require("mysql")
-    report, _ = run("tests.legacy.settings_mysql_recipe")
+@pytest.mark.parametrize("database", ["mysql"], indirect=True)
+def test_mysql_recipe_wait_timeout(database):
+    report, _ = run("tests.legacy.settings_mysql_recipe", database)
     assert_bounded(report)
     assert report["recycle"] == pytest.approx(28800 * 0.9)
 

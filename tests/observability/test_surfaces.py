@@ -32,6 +32,24 @@ def test_pool_status_json_and_table(vendor, configure_pool, capsys):
     out = capsys.readouterr().out
     assert out.count("\n  pool      ") == 2  # two refreshes
     assert "pool_size 3 + max_overflow 2" in out and "at most 5 connections per process" in out
+    # The probe is the command's own; the workers' pools are not described as if seen.
+    assert "(this command's own connection)" in out
+    assert "each process has its own pools, not visible from here" in out
+    assert "checkouts in this process" not in out
+
+
+def test_pool_status_in_its_own_process_shows_no_pool_of_its_own(vendor):
+    from io import StringIO
+
+    from django_pool.management.commands.pool_status import Command
+
+    out = StringIO()
+    command = Command(stdout=out)
+    command.stdout.write(command.render([command.inspect(vendor)]))
+    text = out.getvalue()
+    # A fresh process: only the probe's one checkout, so no "this process" line.
+    assert "  this process  " not in text
+    assert "  workers   each process has its own pools" in text
 
 
 def test_prometheus_scrape(vendor, configure_pool):

@@ -36,6 +36,21 @@ def test_release_connections_as_decorator_and_context_manager(vendor, configure_
     assert stats["in_use"] == 0 and stats["connections_num"] == 1
 
 
+def test_release_connections_without_parentheses(vendor, configure_pool):
+    configure_pool(vendor, pool_size=1, max_overflow=0, timeout=1)
+
+    @django_pool.release_connections
+    def task(value):
+        """Keeps its name and docstring."""
+        session_id(vendor)
+        return value
+
+    results = []
+    in_thread(lambda: results.append(task(42)))
+    assert results == [42] and task.__name__ == "task"
+    assert django_pool.get_stats(vendor)[vendor]["in_use"] == 0
+
+
 def test_a_thread_that_dies_holding_a_connection_does_not_leak_it(vendor, configure_pool, caplog):
     configure_pool(vendor, pool_size=1, max_overflow=0, timeout=1)
 

@@ -123,13 +123,22 @@ class Command(BaseCommand):
             else:
                 lines.append("  server    none (embedded database)")
             if "probe_ms" in r:
-                lines.append(f"  probe     checkout and first query in {r['probe_ms']:.1f} ms")
-            stats = r["this_process"]
-            if stats:
                 lines.append(
-                    f"  here      {stats['open']} open, {stats['in_use']} in use, "
-                    f"{stats.get('connections_num', 0)} opened, "
-                    f"{stats.get('checkouts_num', 0)} checkouts in this process"
+                    f"  probe     checkout and first query in {r['probe_ms']:.1f} ms "
+                    "(this command's own connection)"
                 )
+            stats = r["this_process"]
+            # The command's process holds only what the probe opened, unless it runs inside
+            # an application process (call_command): then that process's pool is worth showing.
+            if stats and stats.get("checkouts_num", 0) > 1:
+                lines.append(
+                    f"  this process  {stats['open']} open, {stats['in_use']} in use, "
+                    f"{stats.get('connections_num', 0)} opened, "
+                    f"{stats.get('checkouts_num', 0)} checkouts, the probe's included"
+                )
+            lines.append(
+                "  workers   each process has its own pools, not visible from here: "
+                "django_pool.get_stats() in a worker, or Prometheus"
+            )
             lines.append("")
         return "\n".join(lines)

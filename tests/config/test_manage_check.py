@@ -1,0 +1,97 @@
+"""``manage.py check`` reports each settings mistake by its id, never as a traceback.
+
+Each case runs Django's own ``check`` command in a fresh process, on a project
+whose models (django.contrib.auth) ask ``connection.ops`` while Django sets
+up: a wrapper that raised then turned every mistake into a traceback from
+``django.setup()``. The table of docs/observability.md is this list.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CASES = [
+    ('"POOL": {"pool_sise": 3}', "django_pool.E003", "Did you mean 'pool_size'?"),
+    ('"POOL": {"pool_size": 0}', "django_pool.E003", "['POOL']['pool_size'] is improperly"),
+    ('"POOL": {"timeout": "soon"}', "django_pool.E003", "['POOL']['timeout']"),
+    ('"POOL": 5', "django_pool.E003", "must be a dict of pool options"),
+    ('"POOL": {"release": "transaction"}', "django_pool.E003", "which SQLite does not support"),
+    ('"CONN_MAX_AGE": 60', "django_pool.E001", "with django-pool it must be 0"),
+    ('"OPTIONS": {"pool": True}', "django_pool.E002", "turns on Django's own pool"),
+]
+
+
+def check(tmp_path, extra: str, engine: str = "django_pool.backends.sqlite3"):
+    (tmp_path / "check_settings.py").write_text(
+        textwrap.dedent(
+            f"""
+            SECRET_KEY = "x"
+            INSTALLED_APPS = ["django_pool", "django.contrib.auth", "django.contrib.contenttypes"]
+            DATABASES = {{"default": {{
+                "ENGINE": "{engine}", "NAME": "{tmp_path / "db.sqlite3"}", {extra}
+            }}}}
+            """
+        )
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "django", "check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "check_settings",
+            "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}",
+        },
+    )
+
+
+@pytest.mark.parametrize(("extra", "code", "text"), CASES)
+def test_each_mistake_is_a_check_error(tmp_path, extra, code, text):
+    result = check(tmp_path, extra)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert f"({code}) settings.DATABASES['default']" in result.stderr
+    assert text in result.stderr
+
+
+def test_activation_through_installed_apps_reports_it_too(tmp_path):
+    result = check(tmp_path, '"POOL": {"pool_sise": 3}', engine="django.db.backends.sqlite3")
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "(django_pool.E003)" in result.stderr
+
+
+def test_a_valid_pool_passes(tmp_path):
+    result = check(tmp_path, '"POOL": {"pool_size": 3}')
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_the_first_connection_still_refuses_a_bad_pool(tmp_path):
+    check(tmp_path, '"POOL": {"pool_sise": 3}')  # writes the settings
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.db import connection; "
+            "connection.ensure_connection()",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "check_settings",
+            "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}",
+        },
+    )
+    assert result.returncode == 1
+    assert "ImproperlyConfigured: settings.DATABASES['default']['POOL'] has an unknown" in (
+        result.stderr
+    )
