@@ -1,4 +1,4 @@
-"""URL schemes for dj-database-url: ``postgres+pool://``, ``mysql+pool://``, ``sqlite+pool://``...
+"""URL schemes for dj-database-url: ``<scheme>+pool://`` gives the pooled ENGINE.
 
 ::
 
