@@ -73,9 +73,11 @@ conformance: $(STAMP)
 	for vendor in sqlite postgresql mysql; do \
 		$(BIN)/python scripts/django_suite.py --vendor $$vendor $(CONFORMANCE_APPS) || status=1; \
 	done; \
+	$(BIN)/python scripts/django_suite.py --vendor postgis gis_tests.geoapp || status=1; \
 	exit $$status
 
-# Several minutes per database: not part of make test; .ci/run runs it after.
+# All of gis_tests, several minutes per database: not part of make test (which runs
+# gis_tests.geoapp on PostGIS); .ci/run runs it after.
 conformance-gis: $(STAMP)
 	status=0; \
 	for vendor in $(GIS_CONFORMANCE_VENDORS); do \
