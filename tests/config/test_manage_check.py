@@ -22,8 +22,8 @@ CASES = [
     ('"POOL": {"timeout": "soon"}', "django_pool.E003", "['POOL']['timeout']"),
     ('"POOL": 5', "django_pool.E003", "must be a dict of pool options"),
     ('"POOL": {"release": "transaction"}', "django_pool.E003", "which SQLite does not support"),
-    ('"CONN_MAX_AGE": 60', "django_pool.E001", "with django-pool it must be 0"),
-    ('"OPTIONS": {"pool": True}', "django_pool.E002", "turns on Django's own pool"),
+    ('"CONN_MAX_AGE": 60', "django_pool.E001", "but with django-pool the pool"),
+    ('"OPTIONS": {"pool": True}', "django_pool.E002", "turns on Django's own connection pool"),
 ]
 
 
