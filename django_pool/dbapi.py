@@ -34,6 +34,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .config import PoolOptions, parse_options
 from .driver import Driver
+from .lease import holder_collected
 from .pool import DatabasePool
 
 __all__ = ["PooledConnection", "PooledModule", "manage"]
@@ -135,7 +136,8 @@ class PooledModule:
         connection = PooledConnection(pool, self._closed_error)
         # The lease goes back to the pool if the proxy is collected unclosed.
         lease = pool.checkout(
-            lambda: (self._module.connect(*args, **kwargs), None), weakref.ref(connection)
+            lambda: (self._module.connect(*args, **kwargs), None),
+            weakref.ref(connection, holder_collected),
         )
         object.__setattr__(connection, "_pooled", lease)
         object.__setattr__(connection, "_connection", lease.connection)

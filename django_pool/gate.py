@@ -130,17 +130,37 @@ class FairGate:
                 return got, lease
             ticket = _Ticket()
             self._line.append(ticket)
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining > 0 and ticket.signal.acquire(timeout=min(remaining, slice_s)):
-                return True, ticket.lease
-            with self._lock:
-                if ticket.served:  # served between the timeout and here
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining > 0 and ticket.signal.acquire(timeout=min(remaining, slice_s)):
                     return True, ticket.lease
-                if remaining <= slice_s:
-                    self._line.remove(ticket)
-                    return False, None
-            between_slices()
+                with self._lock:
+                    if ticket.served:  # served between the timeout and here
+                        return True, ticket.lease
+                    if remaining <= slice_s:
+                        self._line.remove(ticket)
+                        return False, None
+                between_slices()
+        except BaseException:
+            # Interrupted while waiting (KeyboardInterrupt, gevent.Timeout, a
+            # failing housekeeping): leave the line, and pass on what was
+            # handed over meanwhile, or the next return would serve nobody.
+            self._leave(ticket)
+            raise
+
+    def _leave(self, ticket: _Ticket) -> None:
+        with self._lock:
+            if not ticket.served:
+                self._line.remove(ticket)
+                return
+            lease = ticket.lease
+            if self._line:
+                self._serve(lease)
+            elif lease is None:
+                self._free += 1
+            else:
+                self._park(lease)
 
     # ##### Returning #####
 
@@ -157,12 +177,25 @@ class FairGate:
                 return True
             if self._idle_count >= self.keep_idle:
                 return False
-            lease.parked = True
-            self._idle_count += 1
-            if not lease.queued:
-                lease.queued = True
-                self._idle.append(lease)
+            self._park(lease)
             return True
+
+    def _park(self, lease: Lease) -> None:
+        lease.parked = True
+        self._idle_count += 1
+        if not lease.queued:
+            lease.queued = True
+            self._idle.append(lease)
+
+    def forget(self, lease: Lease) -> None:
+        """Take an ended *lease* out of the idle deque, where a take-back left it listed."""
+        with self._lock:
+            if lease.parked:
+                lease.parked = False
+                self._idle_count -= 1
+            if lease.queued:
+                lease.queued = False
+                self._idle.remove(lease)
 
     def release(self) -> None:
         """Free the permit of a connection that was closed: the oldest waiter may open one."""

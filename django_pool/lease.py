@@ -34,11 +34,24 @@ if TYPE_CHECKING:
     from .owners import Owner
     from .pool import DatabasePool
 
-__all__ = ["ConnectionState", "Lease", "Loan"]
+__all__ = ["ConnectionState", "Lease", "Loan", "holder_collected"]
 
 # Frames of these packages are not "where the connection was checked out".
 _OWN_FRAMES = ("/django_pool/", "/django/", "/sqlalchemy/", "/asgiref/", "/threading.py")
 _INSTALLED = ("/site-packages/", "/dist-packages/")
+
+
+#: How many lease holders (wrappers, ``manage()`` proxies) were garbage collected.
+#: The pools compare it at each checkin and then look for leases whose holder
+#: is gone: the weakref callback itself may run anywhere (inside a lock the
+#: collecting thread holds), so it only counts.
+collected = 0
+
+
+def holder_collected(ref: weakref.ref[Any]) -> None:
+    """Weakref callback for a holder: count it; the pools do the rest."""
+    global collected
+    collected += 1
 
 
 class ConnectionState:

@@ -46,6 +46,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.pool import Pool, QueuePool
 
 from . import forksafe, retry, signals
+from . import lease as lease_module
 from .config import PoolOptions
 from .driver import Driver
 from .errors import PoolTimeout
@@ -107,6 +108,8 @@ class DatabasePool:
         self._leases: set[Lease] = set()
         self._lock = threading.Lock()
         self._gate: FairGate | None = None
+        # lease.collected when this pool last looked for leases of collected holders.
+        self._collected_seen = lease_module.collected
         self._pool = self._build()
 
     def _build(self) -> Pool:
@@ -160,11 +163,13 @@ class DatabasePool:
         The fast path of a checkout: no waiting, no round trip (unless the
         socket says the server hung up, or pre-ping is due).
         """
+        if lease_module.collected != self._collected_seen:
+            self.reclaim_from_the_gone()  # a holder was collected: its locks go now
         gate = self._gate
         if gate is None or not gate.take_back(lease, holder):
             return False
         now = time.monotonic()
-        reason = self._why_not_lendable(lease, now)
+        reason = self._vetted(lease, now)
         if reason is not None:
             self._end(lease, reason)
             return False
@@ -179,13 +184,15 @@ class DatabasePool:
         in line. Raise :class:`~django_pool.PoolTimeout` after ``timeout``
         seconds.
         """
+        if lease_module.collected != self._collected_seen:
+            self.reclaim_from_the_gone()
         started = time.monotonic()
         deadline = started + self.options.timeout
         while True:
             lease, fresh = self._take(creator, deadline)
             now = time.monotonic()
             if not fresh:
-                reason = self._why_not_lendable(lease, now)
+                reason = self._vetted(lease, now)
                 if reason is not None:
                     self._end(lease, reason)
                     continue
@@ -274,6 +281,15 @@ class DatabasePool:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("database %r: checkout (%d in use)", self.alias, self.stats.in_use)
 
+    def _vetted(self, lease: Lease, now: float) -> str | None:
+        # _why_not_lendable, for a lease nobody else can reach: interrupted
+        # (a ping cut short by KeyboardInterrupt or gevent.Timeout), it is closed.
+        try:
+            return self._why_not_lendable(lease, now)
+        except BaseException:
+            self._end(lease, "interrupted")
+            raise
+
     def _why_not_lendable(self, lease: Lease, now: float) -> str | None:
         """Return why a reused connection must be replaced, or None to lend it."""
         connection = lease.connection
@@ -328,13 +344,21 @@ class DatabasePool:
         a round trip. *reset_session*, if given, undoes session state; it
         returns False when it cannot (then the connection is closed).
         """
-        loan = lease.loan
-        if loan is None or lease.claimed:
-            return  # taken back by housekeeping already
+        with self._lock:  # housekeeping claims leases under this lock too
+            loan = lease.loan
+            if loan is None or lease.claimed:
+                return  # taken back by housekeeping already
+            lease.loan = None
+        if lease_module.collected != self._collected_seen:
+            self.reclaim_from_the_gone()
         now = time.monotonic()
-        lease.loan = None
         held = self._returned(lease, loan, now)
-        reason = discard or self._why_not_reusable(lease, now, idle, reset_session)
+        try:
+            reason = discard or self._why_not_reusable(lease, now, idle, reset_session)
+        except BaseException:
+            # Interrupted while cleaning: nobody can reach this lease any more.
+            self._end(lease, "interrupted")
+            raise
         if reason is not None:
             self._end(lease, reason)
         else:
@@ -383,14 +407,20 @@ class DatabasePool:
                 signals.send_discarded(self, lease.connection, reason)
         with self._lock:
             self._leases.discard(lease)
+        gate = self._gate
         try:
-            lease.fairy.invalidate()  # closes the DB-API connection
-            lease.fairy.close()  # its record goes back to SQLAlchemy, empty
-        except Exception as err:  # noqa: BLE001 - closing a dead connection may fail
-            logger.debug("database %r: closing failed: %s", self.alias, type(err).__name__)
+            if gate is not None and lease.queued:
+                gate.forget(lease)  # listed idle still, by a take-back
+            for close in (lease.fairy.invalidate, lease.fairy.close):
+                # invalidate closes the DB-API connection; close gives its
+                # record back to SQLAlchemy, empty (its overflow count too).
+                try:
+                    close()
+                except Exception as err:  # noqa: BLE001 - a dead connection may refuse
+                    logger.debug("database %r: closing: %s", self.alias, type(err).__name__)
         finally:
-            if self._gate is not None:
-                self._gate.release()
+            if gate is not None:
+                gate.release()
 
     def _reset(self, lease: Lease, reset_session) -> bool:
         try:
@@ -427,7 +457,7 @@ class DatabasePool:
         if self._gate is not None:
             for lease in self._gate.drain_idle():
                 self._end(lease, None)
-        self._reclaim_from_the_gone()
+        self.reclaim_from_the_gone()
         self._pool.dispose()
 
     def forget(self) -> None:
@@ -438,13 +468,18 @@ class DatabasePool:
 
     def _housekeeping(self) -> None:
         # Runs while a checkout waits: nothing here may wait itself.
-        self._reclaim_from_the_gone()
+        self.reclaim_from_the_gone()
         self._warn_of_saturation()
         if self.options.leak_threshold:
             self._warn_of_leaks(time.monotonic())
 
-    def _reclaim_from_the_gone(self) -> None:
-        """Close the connections whose holder can never return them: thread ended, wrapper gone."""
+    def reclaim_from_the_gone(self) -> None:
+        """Close the connections whose holder can never return them: thread ended, wrapper gone.
+
+        Runs while a checkout waits, at ``retire()``, and at the next checkin
+        after a holder was garbage collected.
+        """
+        self._collected_seen = lease_module.collected
         for lease in list(self._leases):
             loan = lease.loan
             if loan is None or not loan.holder_gone():

@@ -33,7 +33,7 @@ from django.utils.functional import cached_property
 from . import registry
 from .config import GLOBAL_SETTINGS, PoolOptions
 from .driver import Driver
-from .lease import Lease
+from .lease import Lease, holder_collected
 from .pool import DatabasePool
 from .release import ReleaseWhenIdleMixin, check_vendor
 from .rules import raise_settings_problem
@@ -111,6 +111,7 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
     # (registry.settings_version, settings_dict copy, pool) of the last lookup.
     _pool_cache: tuple[int, dict[str, Any], DatabasePool] | None = None
     _pool_connecting = False  # inside Django's connect(), over a pooled connection
+    _pool_params_read = False  # get_connection_params() ran for the current settings
     _pool_judging: str | None = None  # inside Django's health checks: which one
 
     def __init__(self, settings_dict: dict[str, Any], alias: str = DEFAULT_DB_ALIAS) -> None:
@@ -133,7 +134,7 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         self._configured = _Configured.of(settings_dict)
         # How the pool knows this wrapper still exists (a lease whose holder
         # was garbage collected is taken back).
-        self._pool_ref = weakref.ref(self)
+        self._pool_ref = weakref.ref(self, holder_collected)
 
     def copy(self, alias: str | None = None) -> Any:
         """Return a new wrapper for the same database, built from the same configuration."""
@@ -187,18 +188,29 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
             and not _unpooled.get()
         ):
             return cached[2]
+        if (
+            cached is not None
+            and cached[0] == registry.settings_version
+            and not cached[2].retired
+            and not _unpooled.get()
+            and _same_connection(cached[1], self.settings_dict)
+        ):
+            # Only keys that shape no connection changed (django-tenants'
+            # SCHEMA at each set_tenant()): same pool, and remember them.
+            snapshot = _snapshot(self.settings_dict)
+            self._pool_cache = None if snapshot is None else (cached[0], snapshot, cached[2])
+            return cached[2]
         if not self.is_pooled():
             return None
         self.check_settings()
+        self._pool_params_read = False
         version = registry.settings_version
         pool = registry.get_or_create(self.alias, self._pool_digest(), self._build_pool)
         # A deep copy: settings are edited in place (test databases), and a
         # shallow one would share the nested dicts it is compared with. Some
         # OPTIONS values (an SSL context) cannot be copied: then no cache.
-        try:
-            self._pool_cache = (version, copy.deepcopy(self.settings_dict), pool)
-        except Exception:  # noqa: BLE001 - any failure only costs the cache
-            self._pool_cache = None
+        snapshot = _snapshot(self.settings_dict)
+        self._pool_cache = None if snapshot is None else (version, snapshot, pool)
         return pool
 
     def _pool_digest(self) -> str:
@@ -242,9 +254,20 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         self._pool_holding = True
         self.track_checkout(pool.options.release)
         if lease.state.initialized == self.timezone_name:
-            if lease is not previous:
-                self.prepare_pooled_connection(lease.connection)
-            self._adopt(lease)
+            try:
+                if not self._pool_params_read:
+                    # What Django's connect() would have set on this wrapper
+                    # while reading them (SQLite's transaction_mode, MySQL's
+                    # isolation_level); no I/O.
+                    self.get_connection_params()
+                    self._pool_params_read = True
+                if lease is not previous:
+                    self.prepare_pooled_connection(lease.connection)
+                self._adopt(lease)
+            except BaseException:
+                self._release_pooled(discard="setup failed")
+                self.connection = None
+                raise
             return
         # A new physical connection, or one set up for another time zone:
         # Django's whole connect(), whose get_new_connection() is this lease.
@@ -415,6 +438,22 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
     @cached_property
     def wrap_database_errors(self) -> DatabaseErrorWrapper:
         return _DisconnectAwareErrorWrapper(self)
+
+
+def _snapshot(settings_dict: dict[str, Any]) -> dict[str, Any] | None:
+    # A deep copy: settings are edited in place (test databases), and a
+    # shallow one would share the nested dicts it is compared with. Some
+    # OPTIONS values (an SSL context) cannot be copied: then no cache.
+    try:
+        return copy.deepcopy(settings_dict)
+    except Exception:  # noqa: BLE001 - any failure only costs the cache
+        return None
+
+
+def _same_connection(before: dict[str, Any], now: dict[str, Any]) -> bool:
+    """Return whether *before* and *now* differ only in keys that shape no connection."""
+    keys = (before.keys() | now.keys()) - _NOT_CONNECTION_KEYS
+    return all(before.get(key) == now.get(key) for key in keys)
 
 
 class _DisconnectAwareErrorWrapper(DatabaseErrorWrapper):

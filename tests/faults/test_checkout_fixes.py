@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import threading
+import time
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -139,3 +141,77 @@ def test_mysql_reset_session_uses_the_credentials_django_connected_with(
     stats = django_pool.get_stats(alias)[alias]
     assert stats["invalidations_by_reason"] == {}  # every reset succeeded
     assert len(sessions) == 1 and stats["connections_num"] == 1
+
+
+# Found in review of the lease-based path, each shown failing before its fix.
+
+
+def test_a_waiter_interrupted_in_line_gives_its_place_back():
+    from django_pool.gate import FairGate
+
+    gate = FairGate(1, keep_idle=1)
+    assert gate.try_take() == (True, None)
+
+    def housekeeping():
+        raise KeyboardInterrupt  # or gevent.Timeout: anything, while waiting
+
+    with pytest.raises(KeyboardInterrupt):
+        gate.take(time.monotonic() + 5, housekeeping, slice_s=0.01)
+    assert gate.waiting == 0  # no ticket left to swallow the next return
+    gate.release()
+    assert gate.try_take() == (True, None)
+
+
+def test_a_checkin_interrupted_while_cleaning_loses_nothing(vendor, configure_pool):
+    def interrupted(connection):
+        raise KeyboardInterrupt  # a reset hook cut short: Ctrl-C, gevent.Timeout
+
+    configure_pool(vendor, pool_size=1, max_overflow=0, timeout=2, reset_session=interrupted)
+    session_id(vendor)
+    with pytest.raises(KeyboardInterrupt):
+        connections[vendor].close()
+    connections.settings[vendor]["POOL"]["reset_session"] = False
+    django_pool.dispose(vendor)
+    assert threading_result(lambda: session_id(vendor)) is not None
+
+
+def test_a_collected_holder_gives_back_without_anyone_waiting(vendor, configure_pool):
+    # A null pool never waits: its leases of ended threads must come back
+    # once the thread's wrapper is collected, not at some saturation.
+    configure_pool(vendor, pool_class="null")
+    thread = threading.Thread(target=lambda: session_id(vendor))  # ends holding it
+    thread.start()
+    thread.join()
+    gc.collect()
+    session_id(vendor)
+    connections[vendor].close()
+    stats = django_pool.get_stats(vendor)[vendor]
+    assert stats["invalidations_by_reason"] == {"thread ended": 1}
+    assert (stats["in_use"], stats["open"]) == (0, 0)
+
+
+def test_a_borrowed_connection_sets_what_reading_the_parameters_sets(configure_pool):
+    # SQLite's get_connection_params() sets transaction_mode: a wrapper that
+    # never opened a connection itself must have it before its first atomic().
+    configure_pool("default", pool_size=1, max_overflow=0)
+    session_id("default")
+    connections["default"].close()  # parked; the next thread borrows it
+
+    def atomic_in_a_new_thread():
+        from django.db import transaction
+
+        with transaction.atomic(using="default"):
+            session_id("default")
+        return True
+
+    assert threading_result(atomic_in_a_new_thread)
+
+
+def test_ended_leases_leave_the_idle_list(vendor, configure_pool):
+    configure_pool(vendor, pool_size=1, max_overflow=0, recycle=0.01, recycle_jitter=0)
+    for _ in range(5):
+        session_id(vendor)
+        connections[vendor].close()
+        time.sleep(0.02)  # past recycle: replaced at the next checkout
+    [pool] = django_pool.registry.pools(vendor)
+    assert len(pool._gate._idle) <= 1

@@ -15,7 +15,7 @@ def session_of(connection) -> object:
     """Return the server's id of *connection*'s session (SQLite: the raw connection)."""
     raw = connection._connection
     module = type(raw).__module__
-    if module.startswith("sqlite3"):
+    if "sqlite3" in module:  # the standard library's, or pysqlite3 (the alt run)
         return raw
     sql = "SELECT pg_backend_pid()" if module.startswith("psycopg") else "SELECT CONNECTION_ID()"
     cursor = connection.cursor()

@@ -76,9 +76,7 @@ def test_a_taken_back_connection_leaves_the_wrapper_as_a_new_one(vendor, configu
     assert (stats["connections_num"], stats["checkouts_num"]) == (1, 2)
 
 
-def test_a_parked_connection_is_taken_by_another_thread_when_none_is_free(
-    vendor, configure_pool
-):
+def test_a_parked_connection_is_taken_by_another_thread_when_none_is_free(vendor, configure_pool):
     configure_pool(vendor, pool_size=1, max_overflow=0, timeout=5)
     mine = session_id(vendor)
     connections[vendor].close()  # parked, still this thread's first choice
