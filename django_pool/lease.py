@@ -88,7 +88,7 @@ class ConnectionState:
         poller = self._poller
         if poller is None:
             poller = self._poller = _poller_for(driver.fileno(self.connection))
-        return bool(poller.poll(0))
+        return poller is not _NO_SOCKET and bool(poller.poll(0))
 
 
 def _os_poll() -> Any:
@@ -101,18 +101,14 @@ def _os_poll() -> Any:
     return getattr(select, "poll", None)
 
 
-class _NoSocket:
-    """The poller of a connection without a socket (SQLite): never readable."""
-
-    @staticmethod
-    def poll(timeout: float) -> list[Any]:
-        return []
+# The poller of a connection without a socket (SQLite): never readable.
+_NO_SOCKET = object()
 
 
 def _poller_for(fd: int | None) -> Any:
     poll = _os_poll()
     if fd is None or fd < 0 or poll is None:
-        return _NoSocket
+        return _NO_SOCKET
     poller = poll()
     poller.register(fd, select.POLLIN | select.POLLPRI)
     return poller
