@@ -108,9 +108,11 @@ def default_driver(vendor: str) -> str:
     return "sqlite3" if hasattr(sqlite3.Connection, "enable_load_extension") else "pysqlite3"
 
 
-# "test_x (app.tests.Class.test_x) ... ok" and its variants.
+# "test_x (app.tests.Class.test_x) ... ok" and its variants; a log line (a
+# warning the test caused, such as a connection reclaimed from an ended thread)
+# may come between the dots and the outcome.
 LINE = re.compile(
-    r"^(?P<name>\w+) \((?P<path>[\w.]+)\)(?:\n.*?)? \.\.\. "
+    r"^(?P<name>\w+) \((?P<path>[\w.]+)\)(?:\n.*?)? \.\.\. (?:[^\n]*\n){0,3}?"
     r"(?P<outcome>ok|FAIL|ERROR|skipped|expected failure|unexpected success)",
     re.M,
 )
