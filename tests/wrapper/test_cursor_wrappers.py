@@ -75,11 +75,27 @@ def test_debug_toolbar_sql_panel(released_per_transaction):
     assert all(q["alias"] == alias for q in recorder.queries)
 
 
-def test_sentry_django_integration(released_per_transaction):
+@pytest.fixture(scope="module")
+def sentry_breadcrumbs():
+    """Switch sentry-sdk's Django integration on for this module; put Django back after.
+
+    The integration patches Django's classes for the life of the process (its
+    connect() reads connection parameters before Django checks the settings):
+    the rest of the suite must not run under it.
+    """
     import sentry_sdk
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.backends.utils import CursorWrapper
     from sentry_sdk.integrations.django import DjangoIntegration
 
-    alias = released_per_transaction
+    patched = [
+        (CursorWrapper, "execute"),
+        (CursorWrapper, "executemany"),
+        (BaseDatabaseWrapper, "connect"),
+        (BaseDatabaseWrapper, "_commit"),
+        (BaseDatabaseWrapper, "_rollback"),
+    ]
+    originals = [(klass, name, vars(klass)[name]) for klass, name in patched]
     breadcrumbs: list[dict] = []
 
     def keep(crumb, hint):
@@ -93,9 +109,15 @@ def test_sentry_django_integration(released_per_transaction):
         before_breadcrumb=keep,
         before_send=lambda event, hint: None,
     )
-    try:
-        served_between_two_queries(alias)
-    finally:
-        sentry_sdk.init()  # switched off again: no DSN
-    queries = [c for c in breadcrumbs if c.get("category") == "query"]
+    yield breadcrumbs
+    sentry_sdk.init()  # switched off again: no DSN
+    for klass, name, original in originals:
+        setattr(klass, name, original)
+
+
+def test_sentry_django_integration(released_per_transaction, sentry_breadcrumbs):
+    alias = released_per_transaction
+    sentry_breadcrumbs.clear()
+    served_between_two_queries(alias)
+    queries = [c for c in sentry_breadcrumbs if c.get("category") == "query"]
     assert len(queries) >= 2
