@@ -247,8 +247,13 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         if pool is None:
             return super().connect()
         lease = self._pool_lease
-        previous = lease
-        if lease is None or lease.pool is not pool or not pool.take_back(lease, self._pool_ref):
+        # Taken back: the connection this wrapper used last, nobody else's
+        # since. Anything else (even the same connection, after another
+        # wrapper used it) may carry state this wrapper's caches do not know.
+        taken_back = (
+            lease is not None and lease.pool is pool and pool.take_back(lease, self._pool_ref)
+        )
+        if lease is None or not taken_back:
             lease = pool.checkout(self._open_connection, self._pool_ref)
         self._pool_lease = lease
         self._pool_holding = True
@@ -261,7 +266,7 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
                     # isolation_level); no I/O.
                     self.get_connection_params()
                     self._pool_params_read = True
-                if lease is not previous:
+                if not taken_back:
                     self.prepare_pooled_connection(lease.connection)
                 self._adopt(lease)
             except BaseException:

@@ -118,3 +118,26 @@ def test_32_threads_keep_the_bound_and_dead_threads_give_back(server, configure_
     assert stats["invalidations_by_reason"] == {"thread ended": 4}
     assert stats["invalidations_num"] == 4
     assert stats["in_use"] == 0
+
+
+def test_a_connection_another_wrapper_used_meanwhile_is_prepared_again(vendor, configure_pool):
+    # State a wrapper caches about its connection (django-tenants' search_path
+    # with TENANT_LIMIT_SET_CALLS) holds only if nobody else used it since.
+    configure_pool(vendor, pool_size=1, max_overflow=0, timeout=5)
+    connection = connections[vendor]
+    prepared = []
+    prepare = connection.prepare_pooled_connection
+    connection.prepare_pooled_connection = lambda raw: (prepared.append(raw), prepare(raw))
+    try:
+        mine = session_id(vendor)  # a new connection: prepared as it opens
+        connection.close()
+        prepared.clear()
+        assert session_id(vendor) == mine  # taken back: nothing to prepare
+        connection.close()
+        assert prepared == []
+        run_threads(1, lambda i: session_id(vendor))  # another wrapper uses it
+        assert session_id(vendor) == mine  # the same connection, but used meanwhile
+        assert len(prepared) == 1
+    finally:
+        del connection.prepare_pooled_connection
+        connection.close()
