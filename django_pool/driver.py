@@ -84,6 +84,22 @@ class Driver:
         """
         return None
 
+    def is_clean(self, connection: Any, autocommit: bool | None, idle: bool) -> bool:
+        """Return whether *connection* can go back to the pool as it is, without I/O.
+
+        That is: no transaction open, and in *autocommit* mode (``None``:
+        either). *idle* is Django's word that no transaction is open, used when
+        :meth:`in_transaction` cannot tell. False means "clean it first"; it
+        may raise where :meth:`in_transaction` does. Called at every return,
+        so vendors may override it with one cheaper read.
+        """
+        in_transaction = self.in_transaction(connection)
+        if in_transaction is None:
+            in_transaction = not idle
+        return not in_transaction and (
+            autocommit is None or self.autocommit(connection) == autocommit
+        )
+
     def rollback(self, connection: Any) -> None:
         """Roll back the open transaction, whatever the autocommit mode."""
         connection.rollback()

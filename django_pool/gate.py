@@ -177,7 +177,12 @@ class FairGate:
                 return True
             if self._idle_count >= self.keep_idle:
                 return False
-            self._park(lease)
+            # _park(), inline: this runs at every return.
+            lease.parked = True
+            self._idle_count += 1
+            if not lease.queued:
+                lease.queued = True
+                self._idle.append(lease)
             return True
 
     def _park(self, lease: Lease) -> None:

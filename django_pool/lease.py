@@ -25,12 +25,12 @@ import select
 import sys
 import traceback
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from sqlalchemy.pool import PoolProxiedConnection
 
-    from .driver import Driver
     from .owners import Owner
     from .pool import DatabasePool
 
@@ -57,10 +57,15 @@ def holder_collected(ref: weakref.ref[Any]) -> None:
 class ConnectionState:
     """What django-pool knows of one physical connection."""
 
-    __slots__ = ("_poller", "born", "connection", "initialized", "params", "recycle_at", "returned")
+    __slots__ = ("born", "connection", "initialized", "params", "poll", "recycle_at", "returned")
 
     def __init__(
-        self, connection: Any, born: float, recycle_at: float, params: dict[str, Any] | None
+        self,
+        connection: Any,
+        born: float,
+        recycle_at: float,
+        params: dict[str, Any] | None,
+        fileno: int | None = None,
     ) -> None:
         #: The DB-API connection.
         self.connection = connection
@@ -74,21 +79,14 @@ class ConnectionState:
         self.initialized: str | None = None
         #: ``time.monotonic()`` of its last return to the pool.
         self.returned = born
-        self._poller: Any = None
-
-    def hung_up(self, driver: Driver) -> bool:
-        """Return whether the server may have closed this idle connection, without I/O.
-
-        A server that ends a session (kill, restart, idle timeout, failover)
-        closes its socket, which becomes readable while no request is
-        outstanding (urllib3's ``wait_for_read`` is the model). Readable can
-        also mean a notice the server pushed: only a round trip can tell. One
-        ``poll()`` system call, on a poller made once per connection.
-        """
-        poller = self._poller
-        if poller is None:
-            poller = self._poller = _poller_for(driver.fileno(self.connection))
-        return poller is not _NO_SOCKET and bool(poller.poll(0))
+        #: ``poll(0)`` is truthy when the server may have closed this idle
+        #: connection; None for a connection without a socket (SQLite).
+        #: A server that ends a session (kill, restart, idle timeout,
+        #: failover) closes its socket, which becomes readable while no
+        #: request is outstanding (urllib3's ``wait_for_read`` is the model).
+        #: Readable can also mean a notice the server pushed: only a round
+        #: trip can tell. One ``poll()`` system call, no I/O.
+        self.poll: Callable[[int], list[Any]] | None = _poller_for(fileno)
 
 
 def _os_poll() -> Any:
@@ -101,17 +99,13 @@ def _os_poll() -> Any:
     return getattr(select, "poll", None)
 
 
-# The poller of a connection without a socket (SQLite): never readable.
-_NO_SOCKET = object()
-
-
-def _poller_for(fd: int | None) -> Any:
+def _poller_for(fd: int | None) -> Callable[[int], list[Any]] | None:
     poll = _os_poll()
     if fd is None or fd < 0 or poll is None:
-        return _NO_SOCKET
+        return None
     poller = poll()
     poller.register(fd, select.POLLIN | select.POLLPRI)
-    return poller
+    return poller.poll
 
 
 class Loan(NamedTuple):
@@ -151,6 +145,7 @@ class Lease:
         "fairy",
         "loan",
         "last_loan",
+        "logged",
         "parked",
         "pool",
         "queued",
@@ -169,6 +164,8 @@ class Lease:
         self.loan: Loan | None = None
         #: The last borrower, reused when the same one borrows again.
         self.last_loan: Loan | None = None
+        #: The current checkout was logged (DEBUG): its return is logged too.
+        self.logged = False
         #: ``time.monotonic()`` when the current checkout began.
         self.since = 0.0
         #: Parked in the gate, free for anybody (changed under the gate's lock).

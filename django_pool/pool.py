@@ -147,8 +147,12 @@ class DatabasePool:
             recycle_at = now + recycle * (1 - jitter)
         local = self._local
         local.opened = True
+        try:
+            fileno = self.driver.fileno(dbapi_connection)
+        except Exception:  # noqa: BLE001 - a socket it cannot watch: pre-ping alone
+            fileno = None
         record.info[STATE] = ConnectionState(
-            dbapi_connection, now, recycle_at, getattr(local, "params", None)
+            dbapi_connection, now, recycle_at, getattr(local, "params", None), fileno
         )
         logger.debug("database %r: new connection (%s)", self.alias, self.driver.name)
         forksafe.track(dbapi_connection)
@@ -169,11 +173,26 @@ class DatabasePool:
         if gate is None or not gate.take_back(lease, holder):
             return False
         now = time.monotonic()
-        reason = self._vetted(lease, now)
-        if reason is not None:
-            self._end(lease, reason)
+        if not self._lendable(lease, now):
             return False
-        self._lend(lease, holder, now, now)
+        loan = lease.last_loan  # the gate checked it is holder's
+        if (
+            loan is not None
+            and loan.ident == threading.get_ident()
+            and not self.options.leak_threshold
+            and not signals.connection_checked_out.receivers
+        ):
+            # _lend(), inline for the most common checkout: same holder, same
+            # thread (the loan record is reused), nothing to report.
+            lease.disconnected = False
+            lease.since = now
+            lease.loan = loan
+            self.stats.checked_out(0.0)
+            lease.logged = logger.isEnabledFor(logging.DEBUG)
+            if lease.logged:
+                logger.debug("database %r: checkout (%d in use)", self.alias, self.stats.in_use)
+        else:
+            self._lend(lease, holder, now, now)
         return True
 
     def checkout(self, creator: Creator, holder: Any) -> Lease:
@@ -191,11 +210,8 @@ class DatabasePool:
         while True:
             lease, fresh = self._take(creator, deadline)
             now = time.monotonic()
-            if not fresh:
-                reason = self._vetted(lease, now)
-                if reason is not None:
-                    self._end(lease, reason)
-                    continue
+            if not fresh and not self._lendable(lease, now):
+                continue
             self._lend(lease, holder, started, now)
             return lease
 
@@ -278,42 +294,50 @@ class DatabasePool:
             signals.send_checked_out(self, lease.connection, now - started)
         if self.options.leak_threshold:
             self._warn_of_leaks(now)
-        if logger.isEnabledFor(logging.DEBUG):
+        # Whether DEBUG is on is asked once per checkout: its checkin is
+        # logged, or not, with it.
+        lease.logged = logger.isEnabledFor(logging.DEBUG)
+        if lease.logged:
             logger.debug("database %r: checkout (%d in use)", self.alias, self.stats.in_use)
 
-    def _vetted(self, lease: Lease, now: float) -> str | None:
-        # _why_not_lendable, for a lease nobody else can reach: interrupted
-        # (a ping cut short by KeyboardInterrupt or gevent.Timeout), it is closed.
+    def _lendable(self, lease: Lease, now: float) -> bool:
+        """Return whether a reused lease nobody else can reach may be lent; if not, close it.
+
+        Also closed when a check is cut short (a ping interrupted by
+        KeyboardInterrupt or gevent.Timeout), and the exception goes on.
+        """
+        state = lease.state
         try:
-            return self._why_not_lendable(lease, now)
+            if self.retired:
+                reason: str | None = "pool retired"
+            # Closed while idle by code that kept the raw connection.
+            elif self.driver.is_closed(lease.connection):
+                reason = "closed"
+            elif state.born <= self._stale_before:
+                reason = "opened before a disconnect"
+            elif now >= state.recycle_at:
+                self.stats.bump(PoolStats.RECYCLES_NUM)
+                reason = "recycled"
+            # Readable while idle: the server hung up (or sent a notice); only
+            # a round trip can tell which. Pre-ping: a round trip after a while idle.
+            elif state.poll is not None and state.poll(0):
+                reason = self._pinged(lease, "dropped by the server")
+            elif self.pre_ping and now - state.returned >= self.options.pre_ping_idle:
+                reason = self._pinged(lease, "pre-ping failed")
+            else:
+                return True
         except BaseException:
             self._end(lease, "interrupted")
             raise
+        if reason is None:
+            return True
+        self._end(lease, reason)
+        return False
 
-    def _why_not_lendable(self, lease: Lease, now: float) -> str | None:
-        """Return why a reused connection must be replaced, or None to lend it."""
-        connection = lease.connection
-        state = lease.state
-        if self.retired:
-            return "pool retired"
-        # Closed while idle by code that kept the raw connection.
-        if self.driver.is_closed(connection):
-            return "closed"
-        if state.born <= self._stale_before:
-            return "opened before a disconnect"
-        if now >= state.recycle_at:
-            self.stats.bump(PoolStats.RECYCLES_NUM)
-            return "recycled"
-        # Readable while idle: the server hung up (or sent a notice); only a
-        # round trip can tell which. Pre-ping: a round trip after a while idle.
-        if state.hung_up(self.driver):
-            reason = "dropped by the server"
-        elif self.pre_ping and now - state.returned >= self.options.pre_ping_idle:
-            reason = "pre-ping failed"
-        else:
-            return None
+    def _pinged(self, lease: Lease, reason: str) -> str | None:
+        # None if the connection answers a ping, else *reason*.
         try:
-            self.driver.ping(connection)
+            self.driver.ping(lease.connection)
         except Exception as err:
             self.stats.bump(PoolStats.PINGS_FAILED)
             logger.info("database %r: ping failed: %s", self.alias, type(err).__name__)
@@ -352,9 +376,33 @@ class DatabasePool:
         if lease_module.collected != self._collected_seen:
             self.reclaim_from_the_gone()
         now = time.monotonic()
-        held = self._returned(lease, loan, now)
+        # _returned(), inline: this runs at every return.
+        held = now - lease.since
+        self.stats.checked_in(held)
+        threshold = self.options.leak_threshold
+        if threshold and held > threshold:
+            self._report_leak(lease, loan, held, returned=True)
+        elif lease.logged:
+            logger.debug("database %r: checkin after %.3f s", self.alias, held)
         try:
-            reason = discard or self._why_not_reusable(lease, now, idle, reset_session)
+            reason = discard
+            if reason is not None:
+                pass
+            elif self.retired:
+                reason = "pool retired"
+            elif now >= lease.state.recycle_at:
+                self.stats.bump(PoolStats.RECYCLES_NUM)
+                reason = "recycled"
+            else:
+                connection = lease.connection
+                try:
+                    clean = self.driver.is_clean(connection, self.autocommit, idle)
+                except Exception:  # noqa: BLE001 - _clean() says what is wrong
+                    clean = False
+                if not clean and not self._clean(connection, idle):
+                    reason = "could not be cleaned"
+                elif reset_session is not None and not self._reset(lease, reset_session):
+                    reason = "session not reset"
         except BaseException:
             # Interrupted while cleaning: nobody can reach this lease any more.
             self._end(lease, "interrupted")
@@ -382,21 +430,9 @@ class DatabasePool:
         threshold = self.options.leak_threshold
         if threshold and held > threshold:
             self._report_leak(lease, loan, held, returned=True)
-        elif logger.isEnabledFor(logging.DEBUG):
+        elif lease.logged:
             logger.debug("database %r: checkin after %.3f s", self.alias, held)
         return held
-
-    def _why_not_reusable(self, lease, now, idle, reset_session) -> str | None:
-        if self.retired:
-            return "pool retired"
-        if now >= lease.state.recycle_at:
-            self.stats.bump(PoolStats.RECYCLES_NUM)
-            return "recycled"
-        if not self._clean(lease.connection, idle):
-            return "could not be cleaned"
-        if reset_session is not None and not self._reset(lease, reset_session):
-            return "session not reset"
-        return None
 
     def _end(self, lease: Lease, reason: str | None) -> None:
         """Close *lease*'s connection and free its place; *reason* is why (None: overflow)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections import Counter, deque
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import event
@@ -35,13 +36,19 @@ class Distribution:
         self.max = 0.0
         self.buckets = [0] * (len(BUCKETS) + 1)  # the last one is +Inf
 
-    def observe(self, seconds: float, _bucket=bisect.bisect_left) -> None:
+    def observe(self, seconds: float) -> None:
         """Add one duration (the caller holds the stats lock)."""
-        self.count += 1
-        self.sum += seconds
-        if seconds > self.max:
-            self.max = seconds
-        self.buckets[_bucket(BUCKETS, seconds)] += 1
+        self.observe_all((seconds,))
+
+    def observe_all(self, durations: Iterable[float], _bucket=bisect.bisect_left) -> None:
+        """Add durations (the caller holds the stats lock); one call for a batch."""
+        buckets = self.buckets
+        for seconds in durations:
+            self.count += 1
+            self.sum += seconds
+            if seconds > self.max:
+                self.max = seconds
+            buckets[_bucket(BUCKETS, seconds)] += 1
 
     def as_dict(self) -> dict[str, Any]:
         """Return count, sum, max and cumulative buckets keyed by upper bound."""
@@ -155,15 +162,8 @@ class PoolStats:
         # Caller holds the lock. popleft() and append() are each atomic, so
         # durations appended meanwhile are folded next time, never lost.
         for pending, name in ((self._pending_waits, "wait"), (self._pending_holds, "hold")):
-            distribution = self._times[name]
-            folded = 0
-            while True:
-                try:
-                    seconds = pending.popleft()
-                except IndexError:
-                    break
-                distribution.observe(seconds)
-                folded += 1
+            folded = len(pending)
+            self._times[name].observe_all([pending.popleft() for _ in range(folded)])
             if name == "wait":
                 self._lent_total += folded
             else:

@@ -109,6 +109,9 @@ class MySQLDriver(Driver):
         # neither can tell. The caller falls back on what Django knows.
         return None
 
+    def is_clean(self, connection: Any, autocommit: bool | None, idle: bool) -> bool:
+        return idle and (autocommit is None or bool(connection.get_autocommit()) == autocommit)
+
     def reset_session(self, connection: Any, params: dict[str, Any]) -> bool:
         # COM_CHANGE_USER with the same account resets the session (variables,
         # temporary tables, locks, isolation level) and keeps the character

@@ -14,8 +14,9 @@ from django_pool.wrapper import PooledDatabaseWrapperMixin
 from .creation import DatabaseCreation
 
 if is_psycopg3:
-    from psycopg.pq import TransactionStatus
+    from psycopg.pq import ConnStatus, TransactionStatus
 
+    _BAD = ConnStatus.BAD
     _IDLE = TransactionStatus.IDLE
     _IN_TRANSACTION = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 else:
@@ -78,7 +79,18 @@ class PostgreSQLDriver(Driver):
         return _PERMANENT_CONNECT_TEXT.search(str(error)) is not None
 
     def is_closed(self, connection: Any) -> bool:
+        if is_psycopg3:
+            # What Connection.closed reads, without its property call.
+            return connection.pgconn.status == _BAD
         return bool(connection.closed)
+
+    def is_clean(self, connection: Any, autocommit: bool | None, idle: bool) -> bool:
+        # One status read; ACTIVE and UNKNOWN are not clean (in_transaction raises).
+        if is_psycopg3:
+            status = connection.pgconn.transaction_status
+        else:
+            status = connection.get_transaction_status()
+        return status == _IDLE and (autocommit is None or connection.autocommit == autocommit)
 
     def in_transaction(self, connection: Any) -> bool | None:
         if is_psycopg3:
