@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # typed against what it mixes into (Django's idiom for mixins
         # What the stubs leave out, and what the pooled mixin adds.
         Database: Any
         _pool_connecting: bool
+        _thread_ident: int
 
         def _cursor(self, name: str | None = None) -> Any: ...
         def _prepare_cursor(self, cursor: Any) -> Any: ...
@@ -108,9 +109,9 @@ class ReleaseWhenIdleMixin(_WrapperBase):
     # Set at each checkout when the pool releases per transaction.
     _pool_checkout: _Checkout | None = None
 
-    def track_checkout(self, release: str) -> None:
-        """Start counting this checkout's cursors if *release* is ``"transaction"``."""
-        self._pool_checkout = _Checkout() if release == "transaction" else None
+    def track_checkout(self) -> None:
+        """Start counting this checkout's cursors (the pool releases per transaction)."""
+        self._pool_checkout = _Checkout()
 
     def untrack_checkout(self) -> None:
         """Stop counting: the connection went back (cursors still open no longer count)."""

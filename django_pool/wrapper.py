@@ -10,6 +10,7 @@ attribute writes such as ``autocommit`` reach the driver.
 
 from __future__ import annotations
 
+import _thread
 import copy
 import hashlib
 import os
@@ -25,7 +26,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
-from django.db.backends.base.base import NO_DB_ALIAS
+from django.db.backends.base.base import NO_DB_ALIAS, BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 from django.db.utils import DatabaseErrorWrapper
 from django.utils.functional import cached_property
@@ -103,6 +104,12 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
 
     #: The vendor's knowledge of its DB-API connections.
     pool_driver: Driver = Driver()
+
+    #: The stock backend's overrides of ``close()``, ``get_autocommit()`` or
+    #: ``validate_thread_sharing()`` that do, for a pooled connection, no more
+    #: than Django's own: a plain request end may skip them (any other
+    #: override is honoured by taking Django's whole path).
+    pool_plain_overrides: tuple[Callable[..., Any], ...] = ()
 
     # The lease this wrapper holds, or held last: parked in the pool, where
     # this wrapper takes it back first.
@@ -184,31 +191,22 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
             cached is not None
             and cached[0] == registry.settings_version
             and not cached[2].retired
-            and cached[1] == self.settings_dict
             and not _unpooled.get()
         ):
-            return cached[2]
-        if (
-            cached is not None
-            and cached[0] == registry.settings_version
-            and not cached[2].retired
-            and not _unpooled.get()
-            and _same_connection(cached[1], self.settings_dict)
-        ):
-            # Only keys that shape no connection changed (django-tenants'
-            # SCHEMA at each set_tenant()): same pool, and remember them.
-            snapshot = _snapshot(self.settings_dict)
-            self._pool_cache = None if snapshot is None else (cached[0], snapshot, cached[2])
-            return cached[2]
+            if cached[1] == self.settings_dict:
+                return cached[2]
+            if _same_connection(cached[1], self.settings_dict):
+                # Only keys that shape no connection changed (django-tenants'
+                # SCHEMA at each set_tenant()): same pool, and remember them.
+                snapshot = _snapshot(self.settings_dict)
+                self._pool_cache = None if snapshot is None else (cached[0], snapshot, cached[2])
+                return cached[2]
         if not self.is_pooled():
             return None
         self.check_settings()
         self._pool_params_read = False
         version = registry.settings_version
         pool = registry.get_or_create(self.alias, self._pool_digest(), self._build_pool)
-        # A deep copy: settings are edited in place (test databases), and a
-        # shallow one would share the nested dicts it is compared with. Some
-        # OPTIONS values (an SSL context) cannot be copied: then no cache.
         snapshot = _snapshot(self.settings_dict)
         self._pool_cache = None if snapshot is None else (version, snapshot, pool)
         return pool
@@ -243,7 +241,19 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
     # ##### Checkout #####
 
     def connect(self) -> None:
-        pool = self._current_pool()
+        # _current_pool()'s first test, inline: the pool of the last checkout,
+        # while no shaping setting changed.
+        cached = self._pool_cache
+        if (
+            cached is not None
+            and cached[0] == registry.settings_version
+            and not cached[2].retired
+            and cached[1] == self.settings_dict
+            and not _unpooled.get()
+        ):
+            pool: DatabasePool | None = cached[2]
+        else:
+            pool = self._current_pool()
         if pool is None:
             return super().connect()
         lease = self._pool_lease
@@ -257,7 +267,8 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
             lease = pool.checkout(self._open_connection, self._pool_ref)
         self._pool_lease = lease
         self._pool_holding = True
-        self.track_checkout(pool.options.release)
+        if pool.options.release == "transaction":
+            self.track_checkout()
         if lease.state.initialized == self.timezone_name:
             try:
                 if not self._pool_params_read:
@@ -311,7 +322,8 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         if autocommit and self.run_commit_hooks_on_set_autocommit_on:
             self.run_and_clear_commit_hooks()
             self.run_commit_hooks_on_set_autocommit_on = False
-        connection_created.send(sender=self.__class__, connection=self)
+        if connection_created.receivers:
+            connection_created.send(sender=self.__class__, connection=self)
         self.run_on_commit = []
 
     def _open_connection(self) -> tuple[Any, dict[str, Any]]:
@@ -362,12 +374,37 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
     def close_if_health_check_failed(self) -> None:
         # Whatever Django closes here failed its health check (is_usable may
         # be anyone's, even a test's mock): discard it, never check it in.
+        # Django's own first test, inline: this runs before every cursor.
+        if self.connection is None or not self.health_check_enabled or self.health_check_done:
+            return
         self._judged("health check", super().close_if_health_check_failed)
 
     def close_if_unusable_or_obsolete(self) -> None:
         # Here Django closes a connection after an error only when is_usable()
         # said no, and errors_occurred is still set when it does.
         if self.connection is None:  # at every request start
+            return
+        # The common request end, settled here: no error, autocommit as
+        # configured, outside atomic(), in the wrapper's own thread, and due
+        # (CONN_MAX_AGE is 0). Django's close_if_unusable_or_obsolete() and
+        # close() would reach _close() below and do no more than this, so they
+        # are skipped, unless the class overrides one of them (_plain_end).
+        close_at = self.close_at
+        if (
+            self._pool_holding
+            and not self.errors_occurred
+            and not self.in_atomic_block
+            and not self.closed_in_transaction
+            and close_at is not None
+            and self.autocommit == self.settings_dict["AUTOCOMMIT"]
+            and self._thread_ident == _thread.get_ident()
+            and (_plain_classes.get(type(self)) or _plain_end(type(self)))
+            and time.monotonic() >= close_at
+        ):
+            self.health_check_done = False
+            self.run_on_commit = []
+            self._release_pooled(discard=None)
+            self.connection = None
             return
         self._pool_judging = "request end"
         try:
@@ -405,7 +442,7 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         lease = self._pool_lease
         assert lease is not None  # held: _pool_holding
         self._pool_holding = False
-        self.untrack_checkout()
+        self._pool_checkout = None  # untrack_checkout(), inline: every return runs it
         pool = lease.pool
         if lease.disconnected:
             pool.mark_stale()
@@ -445,6 +482,38 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         return _DisconnectAwareErrorWrapper(self)
 
 
+# What close_if_unusable_or_obsolete() skips at a plain request end, and whose
+# implementation that is sound for: (name, the class whose method it must be).
+_SKIPPED_AT_REQUEST_END = (
+    ("close", BaseDatabaseWrapper),
+    ("_close", PooledDatabaseWrapperMixin),
+    ("get_autocommit", BaseDatabaseWrapper),
+    ("validate_thread_sharing", BaseDatabaseWrapper),
+)
+_plain_classes: dict[type, bool] = {}
+
+
+def _plain_end(cls: type) -> bool:
+    """Return whether *cls* keeps Django's and the mixin's own request-end methods.
+
+    A backend that overrides one (django-tenants' close() forgets its cached
+    search_path) gets Django's whole path. Decided at a class's first request
+    end, after anything patched Django's classes at startup.
+    """
+    plain = _plain_classes.get(cls)
+    if plain is None:
+        allowed = cls.pool_plain_overrides  # type: ignore[attr-defined]
+        plain = all(
+            getattr(cls, name) is getattr(owner, name) or getattr(cls, name) in allowed
+            for name, owner in _SKIPPED_AT_REQUEST_END
+        ) and (
+            super(PooledDatabaseWrapperMixin, cls).close_if_unusable_or_obsolete  # type: ignore[misc]
+            is BaseDatabaseWrapper.close_if_unusable_or_obsolete
+        )
+        _plain_classes[cls] = plain
+    return plain
+
+
 def _snapshot(settings_dict: dict[str, Any]) -> dict[str, Any] | None:
     # A deep copy: settings are edited in place (test databases), and a
     # shallow one would share the nested dicts it is compared with. Some
@@ -471,6 +540,8 @@ class _DisconnectAwareErrorWrapper(DatabaseErrorWrapper):
     wrapper: PooledDatabaseWrapperMixin
 
     def __exit__(self, exc_type, exc_value, traceback):
+        if exc_type is None:  # every driver call: one frame, not two
+            return
         wrapper = self.wrapper
         lease = wrapper._pool_lease
         if exc_value is not None and wrapper._pool_holding and lease is not None:

@@ -141,3 +141,59 @@ def test_a_connection_another_wrapper_used_meanwhile_is_prepared_again(vendor, c
     finally:
         del connection.prepare_pooled_connection
         connection.close()
+
+
+# The request end settles the common case itself (no error, autocommit as
+# configured, outside atomic()), without Django's close() chain. What that
+# chain would have done must still happen.
+
+
+def request_end(alias):
+    """What ``request_finished`` does to one connection."""
+    connections[alias].close_if_unusable_or_obsolete()
+
+
+def test_a_backend_that_overrides_close_has_it_run_at_request_end(vendor, monkeypatch):
+    # django-tenants' close() forgets the search_path it cached for the
+    # connection: a request end that skipped it would leave the cache stale.
+    connection = connections[vendor]
+    closed = []
+
+    class Tenantish(type(connection)):
+        def close(self):
+            closed.append(self.connection)
+            super().close()
+
+    monkeypatch.setattr(connection, "__class__", Tenantish)
+    connection.ensure_connection()
+    raw = connection.connection
+    request_end(vendor)
+    assert closed == [raw]
+    assert connection.connection is None
+    assert django_pool.get_stats(vendor)[vendor]["in_use"] == 0
+
+
+def test_a_driver_left_out_of_autocommit_behind_djangos_back_is_restored(vendor, configure_pool):
+    # Django believes autocommit is on; the driver says otherwise. The next
+    # borrower must not get a connection that opens transactions it never ends.
+    configure_pool(vendor, pool_size=1, max_overflow=0)
+    connection = connections[vendor]
+    connection.ensure_connection()
+    raw = connection.connection
+    connection.pool_driver.set_autocommit(raw, False)
+    request_end(vendor)
+    connection.ensure_connection()
+    assert connection.connection is raw
+    assert connection.pool_driver.autocommit(raw) is True
+
+
+def test_a_request_end_in_another_thread_is_refused_as_django_refuses_it(vendor):
+    from django.db import DatabaseError
+
+    connection = connections[vendor]
+    connection.ensure_connection()
+    with pytest.raises(DatabaseError, match="can only be used in that same thread"):
+        run_threads(1, lambda i: connection.close_if_unusable_or_obsolete())
+    assert connection.connection is not None  # still this thread's
+    request_end(vendor)
+    assert django_pool.get_stats(vendor)[vendor]["in_use"] == 0

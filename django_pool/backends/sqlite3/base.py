@@ -50,6 +50,11 @@ class SQLiteDriver(Driver):
     def in_transaction(self, connection: Any) -> bool | None:
         return connection.in_transaction
 
+    def is_clean(self, connection: Any, autocommit: bool | None, idle: bool) -> bool:
+        return not connection.in_transaction and (
+            autocommit is None or (connection.isolation_level is None) == autocommit
+        )
+
     def reset_session(self, connection: Any, params: dict[str, Any]) -> bool:
         # No server session. What a borrower can leave behind is temporary
         # tables and attached databases: close such a connection.
@@ -68,6 +73,8 @@ class DatabaseWrapper(PooledDatabaseWrapperMixin, base.DatabaseWrapper):
 
     pool_driver = SQLiteDriver()
     creation_class = DatabaseCreation
+    # Its close() only keeps in-memory databases open, and those are never pooled.
+    pool_plain_overrides = (base.DatabaseWrapper.close,)
 
     def is_pooled(self) -> bool:
         return super().is_pooled() and not self.is_in_memory_db()
