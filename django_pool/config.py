@@ -74,7 +74,9 @@ PGBOUNCER_MODES = ("session", "transaction", "statement")
 """PgBouncer's ``pool_mode`` values, as ``POOL['pgbouncer']`` accepts them."""
 
 
-@dataclass(frozen=True)
+# slots: fields read at every checkout are read through a slot; a class-level
+# default shadowed by an instance attribute is not specialized on Python 3.12.
+@dataclass(frozen=True, slots=True)
 class PoolOptions:
     """The validated pool options of one database alias.
 

@@ -83,13 +83,18 @@ class FairGate:
         checkout: per-connection state cached on a wrapper (django-tenants'
         ``search_path``) is true only of the connection it used last.
         """
-        with self._lock:
+        # acquire/release, not ``with``: this and give_back() run at every
+        # request, and ``with`` costs two more calls on a lock.
+        self._lock.acquire()
+        try:
             loan = lease.last_loan
             if not lease.parked or loan is None or loan.holder is not holder:
                 return False
             lease.parked = False
             self._idle_count -= 1
             return True
+        finally:
+            self._lock.release()
 
     def try_take(self) -> tuple[bool, Lease | None]:
         """Without waiting: ``(True, lease)`` for an idle lease, ``(True, None)`` for a permit.
@@ -171,19 +176,17 @@ class FairGate:
         overflow connection going away). Its permit is then freed by
         :meth:`release` once it is closed.
         """
-        with self._lock:
+        self._lock.acquire()
+        try:
             if self._line:
                 self._serve(lease)
                 return True
             if self._idle_count >= self.keep_idle:
                 return False
-            # _park(), inline: this runs at every return.
-            lease.parked = True
-            self._idle_count += 1
-            if not lease.queued:
-                lease.queued = True
-                self._idle.append(lease)
+            self._park(lease)
             return True
+        finally:
+            self._lock.release()
 
     def _park(self, lease: Lease) -> None:
         lease.parked = True

@@ -355,7 +355,6 @@ class DatabasePool:
     def checkin(
         self,
         lease: Lease,
-        *,
         discard: str | None,
         idle: bool,
         reset_session: Callable[[Any], bool] | None = None,
@@ -368,11 +367,15 @@ class DatabasePool:
         a round trip. *reset_session*, if given, undoes session state; it
         returns False when it cannot (then the connection is closed).
         """
-        with self._lock:  # housekeeping claims leases under this lock too
+        lock = self._lock  # housekeeping claims leases under this lock too
+        lock.acquire()  # not ``with``: two calls fewer, at every request
+        try:
             loan = lease.loan
             if loan is None or lease.claimed:
                 return  # taken back by housekeeping already
             lease.loan = None
+        finally:
+            lock.release()
         if lease_module.collected != self._collected_seen:
             self.reclaim_from_the_gone()
         now = time.monotonic()

@@ -107,7 +107,15 @@ class ReleaseWhenIdleMixin(_WrapperBase):
     """The part of the pooled wrapper that follows cursors and transactions."""
 
     # Set at each checkout when the pool releases per transaction.
-    _pool_checkout: _Checkout | None = None
+    _pool_checkout: _Checkout | None
+    # Inside _cursor(): from ensure_connection() to the new cursor, nothing may
+    # give the connection back (code may run a query as it connects).
+    _pool_opening_cursor: int
+
+    def track_nothing(self) -> None:
+        """Set this mixin's per-wrapper state (from ``__init__``: no class-level defaults)."""
+        self._pool_checkout = None
+        self._pool_opening_cursor = 0
 
     def track_checkout(self) -> None:
         """Start counting this checkout's cursors (the pool releases per transaction)."""
@@ -116,10 +124,6 @@ class ReleaseWhenIdleMixin(_WrapperBase):
     def untrack_checkout(self) -> None:
         """Stop counting: the connection went back (cursors still open no longer count)."""
         self._pool_checkout = None
-
-    # Inside _cursor(): from ensure_connection() to the new cursor, nothing may
-    # give the connection back (code may run a query as it connects).
-    _pool_opening_cursor = 0
 
     def _cursor(self, name: str | None = None) -> Any:
         self._pool_opening_cursor += 1

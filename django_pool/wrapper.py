@@ -111,17 +111,27 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
     #: override is honoured by taking Django's whole path).
     pool_plain_overrides: tuple[Callable[..., Any], ...] = ()
 
-    # The lease this wrapper holds, or held last: parked in the pool, where
-    # this wrapper takes it back first.
-    _pool_lease: Lease | None = None
-    _pool_holding = False
-    # (registry.settings_version, settings_dict copy, pool) of the last lookup.
-    _pool_cache: tuple[int, dict[str, Any], DatabasePool] | None = None
-    _pool_connecting = False  # inside Django's connect(), over a pooled connection
-    _pool_params_read = False  # get_connection_params() ran for the current settings
-    _pool_judging: str | None = None  # inside Django's health checks: which one
+    # Per-wrapper state, set in __init__ only: an instance attribute that
+    # shadows a class-level default is read without specialization on
+    # Python 3.12, and these are read at every checkout.
+    _pool_lease: Lease | None
+    _pool_holding: bool
+    _pool_cache: tuple[int, dict[str, Any], DatabasePool] | None
+    _pool_connecting: bool
+    _pool_params_read: bool
+    _pool_judging: str | None
 
     def __init__(self, settings_dict: dict[str, Any], alias: str = DEFAULT_DB_ALIAS) -> None:
+        # The lease this wrapper holds, or held last: parked in the pool,
+        # where this wrapper takes it back first.
+        self._pool_lease = None
+        self._pool_holding = False
+        # (registry.settings_version, settings_dict copy, pool) of the last lookup.
+        self._pool_cache = None
+        self._pool_connecting = False  # inside Django's connect(), over a pooled connection
+        self._pool_params_read = False  # get_connection_params() ran for the current settings
+        self._pool_judging = None  # inside Django's health checks: which one
+        self.track_nothing()
         super().__init__(settings_dict, alias)
         # Fail at first use of a misconfigured alias, not at its first query.
         try:
@@ -449,7 +459,7 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
             discard = "disconnect"
         idle = self.autocommit and not self.in_atomic_block
         reset = self._session_reset(lease) if pool.options.reset_session else None
-        pool.checkin(lease, discard=discard, idle=idle, reset_session=reset)
+        pool.checkin(lease, discard, idle, reset)  # positional: cheaper on Python 3.12
 
     def _session_reset(self, lease: Lease) -> Callable[[Any], bool] | None:
         hook = lease.pool.options.reset_session
@@ -516,10 +526,15 @@ def _plain_end(cls: type) -> bool:
 
 def _snapshot(settings_dict: dict[str, Any]) -> dict[str, Any] | None:
     # A deep copy: settings are edited in place (test databases), and a
-    # shallow one would share the nested dicts it is compared with. Some
+    # shallow one would share the nested dicts it is compared with. Keys
+    # that shape no connection share their value instead (TEST): compared by
+    # identity first, they cost the check at every checkout nothing. Some
     # OPTIONS values (an SSL context) cannot be copied: then no cache.
     try:
-        return copy.deepcopy(settings_dict)
+        return {
+            key: value if key in _NOT_CONNECTION_KEYS else copy.deepcopy(value)
+            for key, value in settings_dict.items()
+        }
     except Exception:  # noqa: BLE001 - any failure only costs the cache
         return None
 

@@ -10,6 +10,7 @@ that worker, or from the Prometheus collector.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import Any
@@ -74,8 +75,8 @@ class Command(BaseCommand):
             "host": settings_dict.get("HOST") or "",
             "port": str(settings_dict.get("PORT") or ""),
             "options": {
-                k: (v if not callable(v) else getattr(v, "__qualname__", repr(v)))
-                for k, v in vars(options).items()
+                field.name: _shown(getattr(options, field.name))
+                for field in dataclasses.fields(options)
             },
             "bound_per_process": options.pool_size + options.max_overflow,
         }
@@ -142,3 +143,8 @@ class Command(BaseCommand):
             )
             lines.append("")
         return "\n".join(lines)
+
+
+def _shown(value: Any) -> Any:
+    # A hook (reset_session) by its name, so that --json can print it.
+    return getattr(value, "__qualname__", repr(value)) if callable(value) else value
