@@ -12,7 +12,9 @@ VENDOR: postgresql, mysql or sqlite (this machine's servers, database
 VARIANT: pool (django-pool, pools of 8), persistent (CONN_MAX_AGE=None),
 native (Django's psycopg pool), none (CONN_MAX_AGE=0). W0: ensure_connection()
 between the request signals; W1: one ORM query. Prints
-``(I(N2) - I(N1)) / (N2 - N1)`` with PYTHONHASHSEED=0.
+``(I(N2) - I(N1)) / (N2 - N1)`` with PYTHONHASHSEED=0. With ``--threads T``, each
+of T threads runs the requests at once (callgrind runs one thread at a time, so
+the count is the client's CPU per request under contention, not a timing).
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ import os
 import re
 import subprocess
 import sys
+import threading
 
 SQLITE_FILE = "/tmp/ic_bench.sqlite3"
 
 
-def child(vendor: str, variant: str, work: str, n: int) -> None:
-    """Run *n* requests (after 20 to warm up) in this process."""
+def child(vendor: str, variant: str, work: str, n: int, threads: int = 0) -> None:
+    """Run *n* requests (after 20 to warm up) in this process, or in each of *threads* threads."""
     import django
     from django.conf import settings
 
@@ -39,7 +42,11 @@ def child(vendor: str, variant: str, work: str, n: int) -> None:
     stock = {"postgresql": "postgresql", "mysql": "mysql", "sqlite": "sqlite3"}[vendor]
     db = dict(base)
     if variant == "pool":
-        db.update(ENGINE=f"django_pool.backends.{stock}", CONN_MAX_AGE=0, POOL={"pool_size": 8})
+        db.update(
+            ENGINE=f"django_pool.backends.{stock}",
+            CONN_MAX_AGE=0,
+            POOL={"pool_size": 8, "max_overflow": 0},
+        )
     else:
         db["ENGINE"] = f"django.db.backends.{stock}"
         db["CONN_MAX_AGE"] = None if variant == "persistent" else 0
@@ -69,12 +76,30 @@ def child(vendor: str, variant: str, work: str, n: int) -> None:
         Item.objects.filter(pk=1).first()
 
     work_fn = {"W0": w0, "W1": w1}[work]
-    for _ in range(20 + n):
-        request_started.send(sender=None)
-        try:
-            work_fn()
-        finally:
-            request_finished.send(sender=None)
+
+    def requests(count: int) -> None:
+        for _ in range(count):
+            request_started.send(sender=None)
+            try:
+                work_fn()
+            finally:
+                request_finished.send(sender=None)
+
+    if not threads:
+        requests(20 + n)
+        return
+    # Contended: more threads than the pool's 8 connections, all at once.
+    start = threading.Barrier(threads)
+
+    def thread_main() -> None:
+        start.wait()
+        requests(20 + n)
+
+    started = [threading.Thread(target=thread_main) for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join()
 
 
 def prepare(vendor: str) -> None:
@@ -120,6 +145,7 @@ def count(args: argparse.Namespace, n: int) -> int:
     command = [
         "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
         sys.executable, __file__, args.vendor, args.variant, args.workload, "--child", str(n),
+        "--threads", str(args.threads),
     ]  # fmt: skip
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
@@ -133,15 +159,19 @@ def main() -> None:
     parser.add_argument("variant", choices=["pool", "persistent", "native", "none"])
     parser.add_argument("workload", choices=["W0", "W1"])
     parser.add_argument("--requests", default="50,150", help="N1,N2 (default 50,150)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="run the requests in this many threads at once"
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        child(args.vendor, args.variant, args.workload, args.child)
+        child(args.vendor, args.variant, args.workload, args.child, args.threads)
         return
     prepare(args.vendor)
     n1, n2 = (int(n) for n in args.requests.split(","))
-    per_request = (count(args, n2) - count(args, n1)) // (n2 - n1)
-    print(f"{args.vendor} {args.variant} {args.workload} {per_request}")
+    per_request = (count(args, n2) - count(args, n1)) // ((n2 - n1) * max(args.threads, 1))
+    where = f" ({args.threads} threads)" if args.threads else ""
+    print(f"{args.vendor} {args.variant} {args.workload}{where} {per_request}")
 
 
 if __name__ == "__main__":
