@@ -54,9 +54,13 @@ class FairGate:
         self._lifo = lifo
         self._free = permits
         self._lock = threading.Lock()
-        # Parked leases; an entry whose lease was taken back since is skipped.
+        # The parked leases. Whoever pops one from here owns it: a take-back
+        # does so without the lock (a dict pop is one atomic step, under the
+        # GIL and under free threading); everything else under the lock.
+        self._parked: dict[Lease, bool] = {}
+        # The order to lend parked leases in; an entry whose lease was taken
+        # back since is skipped.
         self._idle: deque[Lease] = deque()
-        self._idle_count = 0
         self._line: deque[_Ticket] = deque()
 
     @property
@@ -72,7 +76,7 @@ class FairGate:
     @property
     def idle(self) -> int:
         """Return how many connections are parked, ready for anybody."""
-        return self._idle_count
+        return len(self._parked)
 
     # ##### Borrowing #####
 
@@ -83,18 +87,19 @@ class FairGate:
         checkout: per-connection state cached on a wrapper (django-tenants'
         ``search_path``) is true only of the connection it used last.
         """
-        # acquire/release, not ``with``: this and give_back() run at every
-        # request, and ``with`` costs two more calls on a lock.
-        self._lock.acquire()
-        try:
-            loan = lease.last_loan
-            if not lease.parked or loan is None or loan.holder is not holder:
-                return False
-            lease.parked = False
-            self._idle_count -= 1
+        loan = lease.last_loan
+        if loan is None or loan.holder is not holder or not self._parked.pop(lease, False):
+            return False
+        if lease.last_loan is loan:
             return True
-        finally:
-            self._lock.release()
+        # Taken, lent and parked again by another holder between the test and
+        # the pop: not a take-back. Back where it was, or to the oldest waiter.
+        with self._lock:
+            if self._line:
+                self._serve(lease)
+            else:
+                self._park(lease)
+        return False
 
     def try_take(self) -> tuple[bool, Lease | None]:
         """Without waiting: ``(True, lease)`` for an idle lease, ``(True, None)`` for a permit.
@@ -105,14 +110,12 @@ class FairGate:
             return self._take_locked()
 
     def _take_locked(self) -> tuple[bool, Lease | None]:
-        if self._idle_count and not self._line:
+        if self._parked and not self._line:
             pop = self._idle.pop if self._lifo else self._idle.popleft
-            while True:
+            while self._idle:
                 lease = pop()
                 lease.queued = False
-                if lease.parked:
-                    lease.parked = False
-                    self._idle_count -= 1
+                if self._parked.pop(lease, False):
                     return True, lease
         if self._free and not self._line:
             self._free -= 1
@@ -176,21 +179,17 @@ class FairGate:
         overflow connection going away). Its permit is then freed by
         :meth:`release` once it is closed.
         """
-        self._lock.acquire()
-        try:
+        with self._lock:
             if self._line:
                 self._serve(lease)
                 return True
-            if self._idle_count >= self.keep_idle:
+            if len(self._parked) >= self.keep_idle:
                 return False
             self._park(lease)
             return True
-        finally:
-            self._lock.release()
 
     def _park(self, lease: Lease) -> None:
-        lease.parked = True
-        self._idle_count += 1
+        self._parked[lease] = True
         if not lease.queued:
             lease.queued = True
             self._idle.append(lease)
@@ -198,9 +197,7 @@ class FairGate:
     def forget(self, lease: Lease) -> None:
         """Take an ended *lease* out of the idle deque, where a take-back left it listed."""
         with self._lock:
-            if lease.parked:
-                lease.parked = False
-                self._idle_count -= 1
+            self._parked.pop(lease, None)
             if lease.queued:
                 lease.queued = False
                 self._idle.remove(lease)
@@ -222,10 +219,8 @@ class FairGate:
     def drain_idle(self) -> list[Lease]:
         """Take every idle lease out (to close them); their permits stay taken."""
         with self._lock:
-            drained = [lease for lease in self._idle if lease.parked]
+            drained = [lease for lease in list(self._parked) if self._parked.pop(lease, False)]
             for lease in self._idle:
                 lease.queued = False
-                lease.parked = False
             self._idle.clear()
-            self._idle_count = 0
         return drained

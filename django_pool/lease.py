@@ -65,7 +65,6 @@ class ConnectionState:
         born: float,
         recycle_at: float,
         params: dict[str, Any] | None,
-        fileno: int | None = None,
     ) -> None:
         #: The DB-API connection.
         self.connection = connection
@@ -85,8 +84,12 @@ class ConnectionState:
         #: failover) closes its socket, which becomes readable while no
         #: request is outstanding (urllib3's ``wait_for_read`` is the model).
         #: Readable can also mean a notice the server pushed: only a round
-        #: trip can tell. One ``poll()`` system call, no I/O.
-        self.poll: Callable[[int], list[Any]] | None = _poller_for(fileno)
+        #: trip can tell. One ``poll()`` system call, no I/O. Set by :meth:`watch`.
+        self.poll: Callable[[int], list[Any]] | None = None
+
+    def watch(self, fd: int | None) -> None:
+        """Watch socket *fd* (None: the connection has none) for the server hanging up."""
+        self.poll = _poller_for(fd)
 
 
 def _os_poll() -> Any:
@@ -152,14 +155,12 @@ class Lease:
     """One physical connection out of SQLAlchemy's pool, lent to Django checkouts."""
 
     __slots__ = (
-        "claimed",
         "connection",
         "disconnected",
         "fairy",
         "loan",
         "last_loan",
         "logged",
-        "parked",
         "pool",
         "queued",
         "since",
@@ -173,7 +174,9 @@ class Lease:
         #: The raw DB-API connection Django works on.
         self.connection = fairy.driver_connection
         self.state = state
-        #: The current checkout's borrower; None while parked.
+        #: The current checkout's borrower; None while parked. Whoever pops
+        #: it from the pool's lent loans ends the checkout (the checkin, or
+        #: housekeeping for a holder that is gone): one atomic step, no lock.
         self.loan: Loan | None = None
         #: The last borrower, reused when the same one borrows again.
         self.last_loan: Loan | None = None
@@ -181,12 +184,8 @@ class Lease:
         self.logged = False
         #: ``time.monotonic()`` when the current checkout began.
         self.since = 0.0
-        #: Parked in the gate, free for anybody (changed under the gate's lock).
-        self.parked = False
         #: Listed in the gate's idle deque (changed under the gate's lock).
         self.queued = False
-        #: Taken over by housekeeping, which will close it (under the pool's lock).
-        self.claimed = False
         #: A disconnect-class error was seen during the current checkout.
         self.disconnected = False
         #: The loan already reported as held too long.

@@ -106,6 +106,9 @@ class DatabasePool:
         self._local = threading.local()
         # Every lease not yet ended, lent or parked: for housekeeping.
         self._leases: set[Lease] = set()
+        # The loans of the leases lent now (a loan is one holder in one thread,
+        # reused across its take-backs): popping one ends that checkout.
+        self._lent: dict[Loan, Lease] = {}
         self._lock = threading.Lock()
         self._gate: FairGate | None = None
         # lease.collected when this pool last looked for leases of collected holders.
@@ -147,13 +150,12 @@ class DatabasePool:
             recycle_at = now + recycle * (1 - jitter)
         local = self._local
         local.opened = True
+        state = ConnectionState(dbapi_connection, now, recycle_at, getattr(local, "params", None))
         try:
-            fileno = self.driver.fileno(dbapi_connection)
-        except Exception:  # noqa: BLE001 - a socket it cannot watch: pre-ping alone
-            fileno = None
-        record.info[STATE] = ConnectionState(
-            dbapi_connection, now, recycle_at, getattr(local, "params", None), fileno
-        )
+            state.watch(self.driver.fileno(dbapi_connection))
+        except Exception as err:  # noqa: BLE001 - a socket it cannot watch: pre-ping alone
+            logger.debug("database %r: cannot watch the socket: %s", self.alias, err)
+        record.info[STATE] = state
         logger.debug("database %r: new connection (%s)", self.alias, self.driver.name)
         forksafe.track(dbapi_connection)
         if signals.connection_opened.receivers:
@@ -186,6 +188,7 @@ class DatabasePool:
             # thread (the loan record is reused), nothing to report.
             lease.disconnected = False
             lease.since = now
+            self._lent[loan] = lease
             lease.loan = loan
             self.stats.checked_out(0.0)
             lease.logged = logger.isEnabledFor(logging.DEBUG)
@@ -288,6 +291,7 @@ class DatabasePool:
             site = traceback.extract_stack() if self.options.leak_threshold else None
             owner = current_owner()  # a thread, or under gevent a greenlet
             loan = lease.last_loan = Loan(holder, owner, threading.get_ident(), site)
+        self._lent[loan] = lease
         lease.loan = loan
         self.stats.checked_out(now - started)
         if signals.connection_checked_out.receivers:
@@ -367,26 +371,16 @@ class DatabasePool:
         a round trip. *reset_session*, if given, undoes session state; it
         returns False when it cannot (then the connection is closed).
         """
-        lock = self._lock  # housekeeping claims leases under this lock too
-        lock.acquire()  # not ``with``: two calls fewer, at every request
-        try:
-            loan = lease.loan
-            if loan is None or lease.claimed:
-                return  # taken back by housekeeping already
-            lease.loan = None
-        finally:
-            lock.release()
+        # Claimed by one atomic pop, no lock: housekeeping claims a lease of
+        # a holder that is gone the same way, and only one of them wins.
+        loan = lease.loan
+        if loan is None or self._lent.pop(loan, None) is None:
+            return  # taken back by housekeeping already
+        lease.loan = None
         if lease_module.collected != self._collected_seen:
             self.reclaim_from_the_gone()
         now = time.monotonic()
-        # _returned(), inline: this runs at every return.
-        held = now - lease.since
-        self.stats.checked_in(held)
-        threshold = self.options.leak_threshold
-        if threshold and held > threshold:
-            self._report_leak(lease, loan, held, returned=True)
-        elif lease.logged:
-            logger.debug("database %r: checkin after %.3f s", self.alias, held)
+        held = self._returned(lease, loan, now)
         try:
             reason = discard
             if reason is not None:
@@ -523,10 +517,10 @@ class DatabasePool:
             loan = lease.loan
             if loan is None or not loan.holder_gone():
                 continue
-            with self._lock:  # one reclaimer per lease: counted and logged once
-                if lease.claimed or lease.loan is not loan:
-                    continue
-                lease.claimed = True
+            # One reclaimer per lease, and never a later loan: the pop is of
+            # this loan, and only one pop of it succeeds.
+            if self._lent.pop(loan, None) is None:
+                continue
             logger.warning(
                 "database %r: thread %r ended without returning its connection; closing it",
                 self.alias,

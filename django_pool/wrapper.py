@@ -16,6 +16,7 @@ import hashlib
 import os
 import time
 import weakref
+from asyncio import _get_running_loop
 from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -395,10 +396,11 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         if self.connection is None:  # at every request start
             return
         # The common request end, settled here: no error, autocommit as
-        # configured, outside atomic(), in the wrapper's own thread, and due
-        # (CONN_MAX_AGE is 0). Django's close_if_unusable_or_obsolete() and
-        # close() would reach _close() below and do no more than this, so they
-        # are skipped, unless the class overrides one of them (_plain_end).
+        # configured, outside atomic(), in the wrapper's own thread, outside
+        # an event loop (Django's path is async-unsafe), and due (CONN_MAX_AGE
+        # is 0). Django's close_if_unusable_or_obsolete() and close() would
+        # reach _close() below and do no more than this, so they are skipped,
+        # unless the class overrides one of them (_plain_end).
         close_at = self.close_at
         if (
             self._pool_holding
@@ -408,13 +410,18 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
             and close_at is not None
             and self.autocommit == self.settings_dict["AUTOCOMMIT"]
             and self._thread_ident == _thread.get_ident()
-            and (_plain_classes.get(type(self)) or _plain_end(type(self)))
+            and _get_running_loop() is None
+            and _plain_end(type(self))
             and time.monotonic() >= close_at
         ):
             self.health_check_done = False
             self.run_on_commit = []
-            self._release_pooled(discard=None)
-            self.connection = None
+            try:
+                self._release_pooled(discard=None)
+            finally:
+                # As close() does: whatever interrupts the checkin, this
+                # wrapper no longer has the connection.
+                self.connection = None
             return
         self._pool_judging = "request end"
         try:
@@ -500,18 +507,25 @@ _SKIPPED_AT_REQUEST_END = (
     ("get_autocommit", BaseDatabaseWrapper),
     ("validate_thread_sharing", BaseDatabaseWrapper),
 )
-_plain_classes: dict[type, bool] = {}
+# class -> (its close() when decided, whether its request end is plain).
+_plain_classes: dict[type, tuple[Any, bool]] = {}
 
 
 def _plain_end(cls: type) -> bool:
-    """Return whether *cls* keeps Django's and the mixin's own request-end methods.
+    """Return whether a request end of a *cls* wrapper may skip Django's path.
 
-    A backend that overrides one (django-tenants' close() forgets its cached
-    search_path) gets Django's whole path. Decided at a class's first request
-    end, after anything patched Django's classes at startup.
+    Not when the class has another ``close()``, ``_close()``,
+    ``get_autocommit()`` or ``validate_thread_sharing()`` than the ones that
+    path would run: a backend's own (django-tenants' close() forgets its
+    cached search_path). Decided once per class, and again whenever its
+    ``close()`` changes (a test's mock, an APM tool patching it). Methods
+    patched on one wrapper instance, or the other three patched on the class
+    after its first request end, are not seen: patch ``close()``, or patch
+    before the first request.
     """
-    plain = _plain_classes.get(cls)
-    if plain is None:
+    known = _plain_classes.get(cls)
+    close = cls.close  # type: ignore[attr-defined]
+    if known is None or known[0] is not close:
         allowed = cls.pool_plain_overrides  # type: ignore[attr-defined]
         plain = all(
             getattr(cls, name) is getattr(owner, name) or getattr(cls, name) in allowed
@@ -520,8 +534,8 @@ def _plain_end(cls: type) -> bool:
             super(PooledDatabaseWrapperMixin, cls).close_if_unusable_or_obsolete  # type: ignore[misc]
             is BaseDatabaseWrapper.close_if_unusable_or_obsolete
         )
-        _plain_classes[cls] = plain
-    return plain
+        known = _plain_classes[cls] = (close, plain)
+    return known[1]
 
 
 def _snapshot(settings_dict: dict[str, Any]) -> dict[str, Any] | None:

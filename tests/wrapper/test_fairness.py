@@ -1,5 +1,6 @@
 """Waiters are served in arrival order; a returning thread cannot barge in."""
 
+import signal
 import threading
 import time
 
@@ -111,3 +112,47 @@ def test_a_thread_returning_a_connection_cannot_take_it_back_before_a_waiter(
     order.append("returner")
     thread.join()
     assert order == ["waiter", "returner"]
+
+
+class _Lease:
+    """What the gate reads of a lease."""
+
+    def __init__(self, holder):
+        self.queued = False
+        self.last_loan = type("Loan", (), {"holder": holder})()
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_an_exception_from_a_signal_handler_never_leaves_the_gate_locked():
+    # KeyboardInterrupt, Celery's soft time limit and alarm() timeouts are
+    # raised by signal handlers, which run between any two bytecodes: a lock
+    # taken with acquire() before a try: stays held if one lands in between,
+    # and every later checkout of the process hangs. The gate uses ``with``
+    # (and no lock at all to take a lease back).
+    gate = FairGate(1, keep_idle=1)
+    holder = object()
+    lease = _Lease(holder)
+    armed = [False]
+
+    def handler(*_):
+        if armed[0]:
+            raise _Interrupted
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, 0.00003, 0.00003)
+    try:
+        for _ in range(100_000):
+            try:
+                armed[0] = True
+                if not gate.take_back(lease, holder):
+                    gate.give_back(lease)
+                armed[0] = False
+            except _Interrupted:
+                armed[0] = False
+            assert not gate._lock.locked(), "the gate's lock was left held"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        signal.signal(signal.SIGALRM, previous)

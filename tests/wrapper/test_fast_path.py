@@ -9,9 +9,11 @@ bound, first come first served, and reclaim from dead threads, with 32 threads.
 from __future__ import annotations
 
 import ast
+import asyncio
 import inspect
 import textwrap
 import threading
+from unittest import mock
 
 import pytest
 from django.db import connections
@@ -197,3 +199,45 @@ def test_a_request_end_in_another_thread_is_refused_as_django_refuses_it(vendor)
     assert connection.connection is not None  # still this thread's
     request_end(vendor)
     assert django_pool.get_stats(vendor)[vendor]["in_use"] == 0
+
+
+def test_an_interrupted_checkin_at_request_end_leaves_no_connection(vendor, configure_pool):
+    # As Django's close() does in its finally: a KeyboardInterrupt (or a
+    # gevent.Timeout) inside the checkin must not leave the wrapper holding
+    # a connection the pool may lend to somebody else.
+    def reset_session(raw):
+        raise KeyboardInterrupt
+
+    configure_pool(vendor, reset_session=reset_session)
+    connection = connections[vendor]
+    connection.ensure_connection()
+    with pytest.raises(KeyboardInterrupt):
+        request_end(vendor)
+    assert connection.connection is None
+
+
+def test_a_request_end_inside_an_event_loop_is_refused_as_django_refuses_it(vendor):
+    from django.core.exceptions import SynchronousOnlyOperation
+
+    connection = connections[vendor]
+    connection.ensure_connection()
+
+    async def end():
+        connection.close_if_unusable_or_obsolete()  # this thread's wrapper, in the loop
+
+    with pytest.raises(SynchronousOnlyOperation):
+        asyncio.run(end())
+    request_end(vendor)
+    assert connection.connection is None
+
+
+def test_a_close_patched_on_the_class_after_a_request_end_runs_at_the_next(vendor):
+    connection = connections[vendor]
+    connection.ensure_connection()
+    request_end(vendor)  # the class is judged plain
+    connection.ensure_connection()
+    original = type(connection).close
+    with mock.patch.object(type(connection), "close", autospec=True, side_effect=original) as close:
+        request_end(vendor)
+    assert close.called
+    assert connection.connection is None
