@@ -91,7 +91,9 @@ class Driver:
         either). *idle* is Django's word that no transaction is open, used when
         :meth:`in_transaction` cannot tell. False means "clean it first"; it
         may raise where :meth:`in_transaction` does. Called at every return,
-        so vendors may override it with one cheaper read.
+        so the vendors' drivers override it with one cheaper read: a subclass
+        of one of them that changes :meth:`in_transaction` or
+        :meth:`autocommit` must change this too.
         """
         in_transaction = self.in_transaction(connection)
         if in_transaction is None:
