@@ -385,7 +385,8 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
     def close_if_health_check_failed(self) -> None:
         # Whatever Django closes here failed its health check (is_usable may
         # be anyone's, even a test's mock): discard it, never check it in.
-        # Django's own first test, inline: this runs before every cursor.
+        # Django's own first test, inline: this runs before every cursor. (A
+        # backend's override below this mixin runs only when a check is due.)
         if self.connection is None or not self.health_check_enabled or self.health_check_done:
             return
         self._judged("health check", super().close_if_health_check_failed)
