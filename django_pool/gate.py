@@ -95,10 +95,7 @@ class FairGate:
         # Taken, lent and parked again by another holder between the test and
         # the pop: not a take-back. Back where it was, or to the oldest waiter.
         with self._lock:
-            if self._line:
-                self._serve(lease)
-            else:
-                self._park(lease)
+            self._pass_on(lease)
         return False
 
     def try_take(self) -> tuple[bool, Lease | None]:
@@ -159,16 +156,10 @@ class FairGate:
 
     def _leave(self, ticket: _Ticket) -> None:
         with self._lock:
-            if not ticket.served:
-                self._line.remove(ticket)
-                return
-            lease = ticket.lease
-            if self._line:
-                self._serve(lease)
-            elif lease is None:
-                self._free += 1
+            if ticket.served:
+                self._pass_on(ticket.lease)
             else:
-                self._park(lease)
+                self._line.remove(ticket)
 
     # ##### Returning #####
 
@@ -205,10 +196,17 @@ class FairGate:
     def release(self) -> None:
         """Free the permit of a connection that was closed: the oldest waiter may open one."""
         with self._lock:
-            if self._line:
-                self._serve(None)
-            else:
-                self._free += 1
+            self._pass_on(None)
+
+    def _pass_on(self, lease: Lease | None) -> None:
+        # A lease (or, None, a permit) nobody holds any more: to the oldest
+        # waiter, else parked (or, a permit, free). The caller holds the lock.
+        if self._line:
+            self._serve(lease)
+        elif lease is None:
+            self._free += 1
+        else:
+            self._park(lease)
 
     def _serve(self, lease: Lease | None) -> None:
         ticket = self._line.popleft()

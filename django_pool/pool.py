@@ -184,8 +184,9 @@ class DatabasePool:
             and not self.options.leak_threshold
             and not signals.connection_checked_out.receivers
         ):
-            # _lend(), inline for the most common checkout: same holder, same
-            # thread (the loan record is reused), nothing to report.
+            # _lend(), inline for the most common checkout (the call costs
+            # about 900 instructions, 0.5 % of a request): same holder, same
+            # thread (the loan is reused), nothing to report, no wait.
             lease.disconnected = False
             lease.since = now
             self._lent[loan] = lease
@@ -381,10 +382,10 @@ class DatabasePool:
             self.reclaim_from_the_gone()
         now = time.monotonic()
         held = self._returned(lease, loan, now)
+        reason = discard
         try:
-            reason = discard
-            if reason is not None:
-                pass
+            if discard is not None:
+                pass  # the caller's reason stands
             elif self.retired:
                 reason = "pool retired"
             elif now >= lease.state.recycle_at:

@@ -112,10 +112,12 @@ class ReleaseWhenIdleMixin(_WrapperBase):
     # give the connection back (code may run a query as it connects).
     _pool_opening_cursor: int
 
-    def track_nothing(self) -> None:
-        """Set this mixin's per-wrapper state (from ``__init__``: no class-level defaults)."""
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Per-wrapper state here, not as class-level defaults (read at every
+        # checkout: see the pooled mixin's __init__).
         self._pool_checkout = None
         self._pool_opening_cursor = 0
+        super().__init__(*args, **kwargs)
 
     def track_checkout(self) -> None:
         """Start counting this checkout's cursors (the pool releases per transaction)."""

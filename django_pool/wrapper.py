@@ -132,7 +132,6 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         self._pool_connecting = False  # inside Django's connect(), over a pooled connection
         self._pool_params_read = False  # get_connection_params() ran for the current settings
         self._pool_judging = None  # inside Django's health checks: which one
-        self.track_nothing()
         super().__init__(settings_dict, alias)
         # Fail at first use of a misconfigured alias, not at its first query.
         try:
@@ -193,25 +192,24 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         )
 
     def _current_pool(self) -> DatabasePool | None:
-        # This wrapper's pool; None when its connections are not pooled. It
-        # is looked up again only when a shaping setting changed
-        # (registry.settings_version), this alias's settings_dict was edited
-        # (a test database's NAME), or the pool was retired.
+        # This wrapper's pool, when connect() found its settings changed since
+        # the last lookup (or none was made); None when its connections are
+        # not pooled. The pool is looked up again only when a shaping setting
+        # changed (registry.settings_version), this alias's settings_dict was
+        # edited (a test database's NAME), or the pool was retired.
         cached = self._pool_cache
         if (
             cached is not None
             and cached[0] == registry.settings_version
             and not cached[2].retired
             and not _unpooled.get()
+            and _same_connection(cached[1], self.settings_dict)
         ):
-            if cached[1] == self.settings_dict:
-                return cached[2]
-            if _same_connection(cached[1], self.settings_dict):
-                # Only keys that shape no connection changed (django-tenants'
-                # SCHEMA at each set_tenant()): same pool, and remember them.
-                snapshot = _snapshot(self.settings_dict)
-                self._pool_cache = None if snapshot is None else (cached[0], snapshot, cached[2])
-                return cached[2]
+            # Only keys that shape no connection changed (django-tenants'
+            # SCHEMA at each set_tenant()): same pool, and remember them.
+            snapshot = _snapshot(self.settings_dict)
+            self._pool_cache = None if snapshot is None else (cached[0], snapshot, cached[2])
+            return cached[2]
         if not self.is_pooled():
             return None
         self.check_settings()
@@ -252,8 +250,8 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
     # ##### Checkout #####
 
     def connect(self) -> None:
-        # _current_pool()'s first test, inline: the pool of the last checkout,
-        # while no shaping setting changed.
+        # The pool of the last checkout, while no setting changed at all;
+        # _current_pool() decides the rest.
         cached = self._pool_cache
         if (
             cached is not None

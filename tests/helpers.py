@@ -25,28 +25,7 @@ class Server:
         return self.settings_dict["NAME"]
 
     def _connect(self):
-        s = self.settings_dict
-        if self.vendor == "postgresql":
-            from django.db.backends.postgresql.base import Database
-
-            conn = Database.connect(
-                dbname="postgres",
-                user=s["USER"],
-                password=s["PASSWORD"],
-                host=s["HOST"],
-                port=s["PORT"],
-            )
-            conn.autocommit = True
-            return conn
-        import MySQLdb
-
-        return MySQLdb.connect(
-            user=s["USER"],
-            password=s["PASSWORD"],
-            host=s["HOST"],
-            port=int(s["PORT"]),
-            autocommit=True,
-        )
+        return _admin_connection(self.vendor, self.settings_dict)
 
     def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:
         cursor = self._conn.cursor()
