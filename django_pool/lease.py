@@ -21,12 +21,12 @@ dead-thread handling have one thing to reset.
 
 from __future__ import annotations
 
-import select
-import sys
 import traceback
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from . import hangup
 
 if TYPE_CHECKING:
     from sqlalchemy.pool import PoolProxiedConnection
@@ -57,7 +57,15 @@ def holder_collected(ref: weakref.ref[Any]) -> None:
 class ConnectionState:
     """What django-pool knows of one physical connection."""
 
-    __slots__ = ("born", "connection", "initialized", "params", "poll", "recycle_at", "returned")
+    __slots__ = (
+        "born",
+        "connection",
+        "initialized",
+        "params",
+        "readable",
+        "recycle_at",
+        "returned",
+    )
 
     def __init__(
         self,
@@ -78,37 +86,14 @@ class ConnectionState:
         self.initialized: str | None = None
         #: ``time.monotonic()`` of its last return to the pool.
         self.returned = born
-        #: ``poll(0)`` is truthy when the server may have closed this idle
-        #: connection; None for a connection without a socket (SQLite).
-        #: A server that ends a session (kill, restart, idle timeout,
-        #: failover) closes its socket, which becomes readable while no
-        #: request is outstanding (urllib3's ``wait_for_read`` is the model).
-        #: Readable can also mean a notice the server pushed: only a round
-        #: trip can tell. One ``poll()`` system call, no I/O. Set by :meth:`watch`.
-        self.poll: Callable[[int], list[Any]] | None = None
+        #: ``readable()`` is truthy when the server may have closed this idle
+        #: connection (:mod:`django_pool.hangup`); None for a connection
+        #: without a socket (SQLite). Set by :meth:`watch`.
+        self.readable: Callable[[], Any] | None = None
 
     def watch(self, fd: int | None) -> None:
         """Watch socket *fd* (None: the connection has none) for the server hanging up."""
-        self.poll = _poller_for(fd)
-
-
-def _os_poll() -> Any:
-    # The operating system's poll(), even where gevent patched select: a
-    # zero-timeout poll never blocks, and gevent's would switch greenlets
-    # in the middle of a checkout.
-    monkey = sys.modules.get("gevent.monkey")
-    if monkey is not None and monkey.is_module_patched("select"):
-        return monkey.get_original("select", "poll")
-    return getattr(select, "poll", None)
-
-
-def _poller_for(fd: int | None) -> Callable[[int], list[Any]] | None:
-    poll = _os_poll()
-    if fd is None or fd < 0 or poll is None:
-        return None
-    poller = poll()
-    poller.register(fd, select.POLLIN | select.POLLPRI)
-    return poller.poll
+        self.readable = hangup.watcher(fd)
 
 
 class Loan:

@@ -325,7 +325,7 @@ class DatabasePool:
                 reason = "recycled"
             # Readable while idle: the server hung up (or sent a notice); only
             # a round trip can tell which. Pre-ping: a round trip after a while idle.
-            elif state.poll is not None and state.poll(0):
+            elif state.readable is not None and state.readable():
                 reason = self._pinged(lease, "dropped by the server")
             elif self.pre_ping and now - state.returned >= self.options.pre_ping_idle:
                 reason = self._pinged(lease, "pre-ping failed")
