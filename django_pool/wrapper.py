@@ -315,13 +315,18 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         # compares), for a connection whose per-connection setup already ran
         # and which the pool returned in the configured autocommit mode.
         self.in_atomic_block = False
-        self.savepoint_ids = []
-        self.atomic_blocks = []
+        # Empty lists are kept, not replaced: outside atomic() they are
+        # empty, and a new list costs an allocation per request.
+        if self.savepoint_ids:
+            self.savepoint_ids = []
+        if self.atomic_blocks:
+            self.atomic_blocks = []
         self.needs_rollback = False
         settings_dict = self.settings_dict
         self.health_check_enabled = settings_dict["CONN_HEALTH_CHECKS"]
         max_age = settings_dict["CONN_MAX_AGE"]
-        self.close_at = None if max_age is None else time.monotonic() + max_age
+        # Counted from the checkout, as Django counts from connect().
+        self.close_at = None if max_age is None else lease.since + max_age
         self.closed_in_transaction = False
         self.errors_occurred = False
         self.health_check_done = True
@@ -333,7 +338,8 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
             self.run_commit_hooks_on_set_autocommit_on = False
         if connection_created.receivers:
             connection_created.send(sender=self.__class__, connection=self)
-        self.run_on_commit = []
+        if self.run_on_commit:
+            self.run_on_commit = []
 
     def _open_connection(self) -> tuple[Any, dict[str, Any]]:
         # The pool's creator: the stock backend opens the physical connection
@@ -414,7 +420,8 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
             and time.monotonic() >= close_at
         ):
             self.health_check_done = False
-            self.run_on_commit = []
+            if self.run_on_commit:  # as close() does; empty in autocommit
+                self.run_on_commit = []
             try:
                 self._release_pooled(discard=None)
             finally:

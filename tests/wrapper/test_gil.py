@@ -82,4 +82,3 @@ def test_a_request_on_a_parked_connection_keeps_the_gil(server_vendor, configure
     configure_pool(server_vendor, pool_size=1, max_overflow=0)
     requests(server_vendor)  # the connection is open, set up and parked
     assert wakeups_of_a_gil_waiter(lambda: requests(server_vendor)) <= SLACK
-
