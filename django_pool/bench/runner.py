@@ -97,12 +97,15 @@ def measure_threads(
 
     *sessions()* returns the server's count of sessions on the database (None
     where there is no server). Return per-variant throughput, latency
-    percentiles, threads that completed nothing, and the most sessions seen.
+    percentiles, threads that completed nothing, the most sessions seen, and
+    this process's context switches per request (None where the operating
+    system does not count them).
     """
     latencies: dict[str, list[float]] = {v.alias: [] for v in variants}
     idle: dict[str, int] = dict.fromkeys(latencies, 0)
     served: dict[str, int] = dict.fromkeys(latencies, 0)
     peak: dict[str, int | None] = dict.fromkeys(latencies)
+    switches: dict[str, int | None] = dict.fromkeys(latencies, 0)
     # Nothing left open by earlier phases may count as this phase's sessions.
     _release_everything()
     for r in range(rounds):
@@ -110,8 +113,12 @@ def measure_threads(
         for variant in order:
             progress.step(f"{threads} threads · {variant.label} · round {r + 1}/{rounds}")
             baseline = _settled(sessions)
-            per_thread, most = _run_threads(
+            per_thread, most, switched = _run_threads(
                 variant.alias, threads, seconds, sessions, work or workloads.one_query
+            )
+            counted = switches[variant.alias]
+            switches[variant.alias] = (
+                None if counted is None or switched is None else counted + switched
             )
             for lat in per_thread:
                 latencies[variant.alias] += lat
@@ -124,6 +131,7 @@ def measure_threads(
     results = {}
     for alias, lat in latencies.items():
         lat.sort()
+        switched = switches[alias]
         results[alias] = {
             "requests_per_s": served[alias] / (seconds * rounds),
             "p50_ms": _percentile(lat, 50) * 1e3,
@@ -131,6 +139,7 @@ def measure_threads(
             "max_ms": (lat[-1] if lat else 0.0) * 1e3,
             "idle_threads": idle[alias] / rounds,
             "server_connections": peak[alias],
+            "switches_per_request": None if switched is None or not lat else switched / len(lat),
         }
     return results
 
@@ -155,6 +164,7 @@ def _run_threads(alias, threads, seconds, sessions, work):
     for thread in pool:
         thread.start()
     barrier.wait()
+    switched = _context_switches()
     deadline = time.perf_counter() + seconds
     most = None
     while time.perf_counter() < deadline:
@@ -162,10 +172,22 @@ def _run_threads(alias, threads, seconds, sessions, work):
         if count is not None:
             most = max(most or 0, count)
         time.sleep(0.005)
+    end = _context_switches()
     stop.set()
     for thread in pool:
         thread.join()
-    return per_thread, most
+    return per_thread, most, None if end is None or switched is None else end - switched
+
+
+def _context_switches() -> int | None:
+    # This process's context switches so far, voluntary (waiting: for a
+    # connection, the server, the GIL) and not; None where not counted.
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_nvcsw + usage.ru_nivcsw
 
 
 def _settled(sessions: Callable[[], int | None]) -> int | None:

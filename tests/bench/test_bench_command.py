@@ -125,6 +125,8 @@ def test_server_run_facts(scratch):
     for variant in ("django_pool", "django_pool_transaction"):
         assert threads[variant]["server_connections"] <= 2
         assert threads[variant]["idle_threads"] == 0
+        # Each request waits for the server at least once: this process sleeps.
+        assert threads[variant]["switches_per_request"] >= 1
     # The password given in the URL is never printed.
     assert (
         connections.settings[alias]["PASSWORD"] not in json.dumps(data)
