@@ -105,7 +105,8 @@ def measure_threads(
     idle: dict[str, int] = dict.fromkeys(latencies, 0)
     served: dict[str, int] = dict.fromkeys(latencies, 0)
     peak: dict[str, int | None] = dict.fromkeys(latencies)
-    switches: dict[str, int | None] = dict.fromkeys(latencies, 0)
+    # (context switches, requests completed) over the timed windows; None: not counted.
+    switches: dict[str, tuple[int, int] | None] = dict.fromkeys(latencies, (0, 0))
     # Nothing left open by earlier phases may count as this phase's sessions.
     _release_everything()
     for r in range(rounds):
@@ -113,12 +114,14 @@ def measure_threads(
         for variant in order:
             progress.step(f"{threads} threads · {variant.label} · round {r + 1}/{rounds}")
             baseline = _settled(sessions)
-            per_thread, most, switched = _run_threads(
+            per_thread, most, window = _run_threads(
                 variant.alias, threads, seconds, sessions, work or workloads.one_query
             )
             counted = switches[variant.alias]
             switches[variant.alias] = (
-                None if counted is None or switched is None else counted + switched
+                None
+                if counted is None or window is None
+                else (counted[0] + window[0], counted[1] + window[1])
             )
             for lat in per_thread:
                 latencies[variant.alias] += lat
@@ -131,7 +134,7 @@ def measure_threads(
     results = {}
     for alias, lat in latencies.items():
         lat.sort()
-        switched = switches[alias]
+        window = switches[alias]
         results[alias] = {
             "requests_per_s": served[alias] / (seconds * rounds),
             "p50_ms": _percentile(lat, 50) * 1e3,
@@ -139,7 +142,7 @@ def measure_threads(
             "max_ms": (lat[-1] if lat else 0.0) * 1e3,
             "idle_threads": idle[alias] / rounds,
             "server_connections": peak[alias],
-            "switches_per_request": None if switched is None or not lat else switched / len(lat),
+            "switches_per_request": None if not window or not window[1] else window[0] / window[1],
         }
     return results
 
@@ -165,6 +168,7 @@ def _run_threads(alias, threads, seconds, sessions, work):
         thread.start()
     barrier.wait()
     switched = _context_switches()
+    done = sum(map(len, per_thread))
     deadline = time.perf_counter() + seconds
     most = None
     while time.perf_counter() < deadline:
@@ -173,10 +177,15 @@ def _run_threads(alias, threads, seconds, sessions, work):
             most = max(most or 0, count)
         time.sleep(0.005)
     end = _context_switches()
+    window = (
+        None
+        if end is None or switched is None
+        else (end - switched, sum(map(len, per_thread)) - done)
+    )
     stop.set()
     for thread in pool:
         thread.join()
-    return per_thread, most, None if end is None or switched is None else end - switched
+    return per_thread, most, window
 
 
 def _context_switches() -> int | None:
