@@ -102,13 +102,14 @@ def keeps_no_gil_here() -> str | None:
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
-def test_a_request_on_a_parked_connection_keeps_the_gil(server_vendor, configure_pool):
+@pytest.mark.parametrize("release", ["request", "transaction"])
+def test_a_request_on_a_parked_connection_keeps_the_gil(server_vendor, configure_pool, release):
     if reason := keeps_no_gil_here():
         pytest.skip(reason)
     libpq = getattr(connections[server_vendor].Database, "pq", None)  # psycopg 3
     if getattr(libpq, "__impl__", None) == "python":
         pytest.skip("psycopg's pure-Python libpq binding releases the GIL at every libpq call")
-    configure_pool(server_vendor, pool_size=1, max_overflow=0)
+    configure_pool(server_vendor, pool_size=1, max_overflow=0, release=release)
     requests(server_vendor)  # the connection is open, set up and parked
     assert wakeups_of_a_gil_waiter(lambda: requests(server_vendor)) < MOST_WAKEUPS
 
