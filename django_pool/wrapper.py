@@ -191,25 +191,23 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
             self.alias, conn_max_age=configured.max_age, native_pool=configured.native_pool
         )
 
-    def _current_pool(self) -> DatabasePool | None:
-        # This wrapper's pool, when connect() found its settings changed since
-        # the last lookup (or none was made); None when its connections are
-        # not pooled. The pool is looked up again only when a shaping setting
-        # changed (registry.settings_version), this alias's settings_dict was
-        # edited (a test database's NAME), or the pool was retired.
-        cached = self._pool_cache
-        if (
-            cached is not None
-            and cached[0] == registry.settings_version
-            and not cached[2].retired
-            and not _unpooled.get()
-            and _same_connection(cached[1], self.settings_dict)
-        ):
-            # Only keys that shape no connection changed (django-tenants'
-            # SCHEMA at each set_tenant()): same pool, and remember them.
-            snapshot = _snapshot(self.settings_dict)
-            self._pool_cache = None if snapshot is None else (cached[0], snapshot, cached[2])
-            return cached[2]
+    def _pool_after_edit(
+        self, cached: tuple[int, dict[str, Any], DatabasePool]
+    ) -> DatabasePool | None:
+        # This alias's settings_dict was edited since the last lookup. Only in
+        # keys that shape no connection (django-tenants' SCHEMA at each
+        # set_tenant()): the same pool, and remember them. Else (a test
+        # database's NAME): look the pool up again.
+        if not _same_connection(cached[1], self.settings_dict):
+            return self._look_up_pool()
+        snapshot = _snapshot(self.settings_dict)
+        self._pool_cache = None if snapshot is None else (cached[0], snapshot, cached[2])
+        return cached[2]
+
+    def _look_up_pool(self) -> DatabasePool | None:
+        # This wrapper's pool from the registry, remembered with a snapshot of
+        # the settings it was found for; None when its connections are not
+        # pooled.
         if not self.is_pooled():
             return None
         self.check_settings()
@@ -250,19 +248,21 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
     # ##### Checkout #####
 
     def connect(self) -> None:
-        # The pool of the last checkout, while no setting changed at all;
-        # _current_pool() decides the rest.
+        # The pool of the last lookup, while it stands: no shaping setting
+        # changed (registry.settings_version), not retired, not inside
+        # unpooled(), and this alias's settings_dict as it was then.
         cached = self._pool_cache
         if (
             cached is not None
             and cached[0] == registry.settings_version
             and not cached[2].retired
-            and cached[1] == self.settings_dict
             and not _unpooled.get()
         ):
             pool: DatabasePool | None = cached[2]
+            if cached[1] != self.settings_dict:
+                pool = self._pool_after_edit(cached)
         else:
-            pool = self._current_pool()
+            pool = self._look_up_pool()
         if pool is None:
             return super().connect()
         lease = self._pool_lease
