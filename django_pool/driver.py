@@ -84,6 +84,14 @@ class Driver:
         """
         return None
 
+    def transaction_open(self, connection: Any, idle: bool) -> bool:
+        """Return whether a transaction is open: :meth:`in_transaction`'s answer.
+
+        Where the driver cannot tell, Django's word: open unless *idle*.
+        """
+        in_transaction = self.in_transaction(connection)
+        return not idle if in_transaction is None else in_transaction
+
     def is_clean(self, connection: Any, autocommit: bool | None, idle: bool) -> bool:
         """Return whether *connection* can go back to the pool as it is, without I/O.
 
@@ -95,10 +103,7 @@ class Driver:
         of one of them that changes :meth:`in_transaction` or
         :meth:`autocommit` must change this too.
         """
-        in_transaction = self.in_transaction(connection)
-        if in_transaction is None:
-            in_transaction = not idle
-        return not in_transaction and (
+        return not self.transaction_open(connection, idle) and (
             autocommit is None or self.autocommit(connection) == autocommit
         )
 

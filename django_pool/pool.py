@@ -646,10 +646,7 @@ class DatabasePool:
         """
         driver = self.driver
         try:
-            in_transaction = driver.in_transaction(connection)
-            if in_transaction is None:
-                in_transaction = not idle
-            if in_transaction:
+            if driver.transaction_open(connection, idle):
                 reset = self.options.reset_on_return
                 if reset is None:
                     return False
