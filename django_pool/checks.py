@@ -102,7 +102,8 @@ def check_settings(app_configs=None, **kwargs: Any) -> list[checks.CheckMessage]
                     id="django_pool.W003",
                 )
             )
-        errors += _pgbouncer_checks(where, settings_dict, options)
+        if vendor == "postgresql":  # PostGIS and pooled third-party ENGINEs too
+            errors += _pgbouncer_checks(where, settings_dict, options)
     return errors
 
 
@@ -113,11 +114,11 @@ _PGBOUNCER_PORT = "6432"
 def _pgbouncer_checks(
     where: str, settings_dict: dict[str, Any], options: PoolOptions
 ) -> list[checks.CheckMessage]:
-    """Return warnings for what cannot work behind the pool_mode POOL['pgbouncer'] names."""
+    """Return warnings for what cannot work behind the pool_mode POOL['pgbouncer'] names.
+
+    For a PostgreSQL-vendor database (its ENGINE's wrapper says so), whatever its ENGINE.
+    """
     mode = options.pgbouncer
-    engine = str(settings_dict.get("ENGINE", ""))
-    if not engine.endswith(".postgresql"):
-        return []
     if mode is None:
         ports = str(settings_dict.get("PORT") or "").split(",")
         if _PGBOUNCER_PORT not in (p.strip() for p in ports):

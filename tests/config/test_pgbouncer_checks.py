@@ -74,3 +74,26 @@ def test_pgbouncer_must_name_a_pool_mode():
     assert "settings.DATABASES['bouncer']['POOL']['pgbouncer']" in str(info.value)
     assert "'session', 'transaction', 'statement'" in str(info.value)
     assert PoolOptions.from_settings("b", {"POOL": {"PgBouncer": "Session"}}).pgbouncer == "session"
+
+
+def test_every_postgresql_engine_is_checked(monkeypatch):
+    # Decided by the wrapper's vendor, not the ENGINE's name: a pooled
+    # third-party PostgreSQL backend is checked like the stock one.
+    custom = {**BEHIND, "ENGINE": "django_pool.backends.pooled.tests.activation.custom_pg"}
+    assert ids(monkeypatch, {**custom, "POOL": {"pgbouncer": "statement"}}) == [
+        "django_pool.W013"
+    ]
+    assert ids(monkeypatch, {**custom, "POOL": {}}) == ["django_pool.W014"]
+
+
+def test_postgis_is_checked(monkeypatch):
+    pytest.importorskip("django.contrib.gis.gdal", reason="PostGIS's backend needs GDAL")
+    postgis = {**BEHIND, "ENGINE": "django_pool.backends.postgis"}
+    assert ids(monkeypatch, {**postgis, "POOL": {"pgbouncer": "statement"}}) == [
+        "django_pool.W013"
+    ]
+
+
+def test_other_vendors_are_not_checked(monkeypatch):
+    mysql = {**BEHIND, "ENGINE": "django_pool.backends.mysql", "PORT": "6432", "POOL": {}}
+    assert ids(monkeypatch, mysql) == []
