@@ -111,6 +111,12 @@ class DatabasePool:
         self._lent: dict[Loan, Lease] = {}
         self._lock = threading.Lock()
         self._gate: FairGate | None = None
+        # "static" and "assertion" allow one checkout: SQLAlchemy creates their
+        # connection lazily without a lock, so two first checkouts at once
+        # would open two. Theirs are decided one at a time.
+        self._one_at_a_time = (
+            threading.Lock() if self.options.pool_class in ("static", "assertion") else None
+        )
         # lease.collected when this pool last looked for leases of collected holders.
         self._collected_seen = lease_module.collected
         self._pool = self._build()
@@ -209,6 +215,12 @@ class DatabasePool:
         """
         if lease_module.collected != self._collected_seen:
             self.reclaim_from_the_gone()
+        if self._one_at_a_time is not None:
+            with self._one_at_a_time:
+                return self._checkout(creator, holder)
+        return self._checkout(creator, holder)
+
+    def _checkout(self, creator: Creator, holder: Any) -> Lease:
         started = time.monotonic()
         deadline = started + self.options.timeout
         while True:
@@ -258,6 +270,16 @@ class DatabasePool:
             # gate's gets here: same error, same message (the caller frees
             # the permit).
             self._timed_out()
+        except AssertionError as err:
+            if self.options.pool_class != "assertion":
+                raise
+            # AssertionPool's refusal of a second checkout, the point of the
+            # class: kept an AssertionError, with the setting named.
+            raise AssertionError(
+                f"settings.DATABASES[{self.alias!r}]['POOL']['pool_class'] is 'assertion', "
+                f"which allows one checkout at a time, and {current_owner().name!r} asks "
+                f"for a second: {err}"
+            ) from None
         finally:
             local.creator = local.params = None
         lease = Lease(self, fairy, fairy.info[STATE])

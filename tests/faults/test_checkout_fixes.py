@@ -100,6 +100,62 @@ def test_a_static_pool_refuses_a_second_thread(vendor, configure_pool):
     assert threading_result(lambda: session_id(vendor)) is not None  # once returned: fine
 
 
+@pytest.mark.parametrize("pool_class", ["static", "assertion"])
+def test_a_one_connection_pool_opens_one_connection_when_new(
+    vendor, configure_pool, monkeypatch, pool_class
+):
+    # SQLAlchemy creates the one connection of these pools lazily, without a
+    # lock: threads asking a new pool at once each opened their own.
+    configure_pool(vendor, pool_class=pool_class)
+    wrapper_class = type(connections[vendor])
+    opened = []
+    second = threading.Event()
+    get_new_connection = wrapper_class.get_new_connection
+
+    def counted(self, params):
+        opened.append(threading.get_ident())
+        if len(opened) == 1:
+            second.wait(timeout=1)  # the bug: another thread opens one meanwhile
+        else:
+            second.set()
+        return get_new_connection(self, params)
+
+    monkeypatch.setattr(wrapper_class, "get_new_connection", counted)
+    start = threading.Barrier(4)
+    outcomes: list = []
+
+    def ask():
+        start.wait()
+        try:
+            session_id(vendor)
+            outcomes.append("served")
+        except (ImproperlyConfigured, AssertionError) as err:  # the one connection is taken
+            assert f"settings.DATABASES[{vendor!r}]['POOL']['pool_class']" in str(err)
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(opened) == 1
+    assert "served" in outcomes and len(outcomes) == 4
+
+
+def test_an_assertion_pool_names_the_setting(vendor, configure_pool):
+    configure_pool(vendor, pool_class="assertion")
+    session_id(vendor)
+    with pytest.raises(AssertionError) as info:
+        threading_result(lambda: session_id(vendor))
+    message = str(info.value)
+    assert f"settings.DATABASES[{vendor!r}]['POOL']['pool_class'] is 'assertion'" in message
+    assert "connection is already checked out" in message  # SQLAlchemy's, with where
+    connections[vendor].close()
+    assert threading_result(lambda: session_id(vendor)) is not None
+
+
 def test_return_connections_discards_a_broken_connection(server, configure_pool):
     alias = server.alias
     configure_pool(alias, pool_size=1, max_overflow=0)
