@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db.utils import load_backend
+from sqlalchemy.pool import QueuePool
 
 from .config import PoolOptions
 from .release import check_vendor
@@ -204,17 +205,22 @@ def check_server(app_configs=None, databases=None, **kwargs: Any) -> list[checks
             connection.close()
         if not server:
             continue
-        bound = options.pool_size + options.max_overflow
+        bound = options.bound()  # None (pool_class "null"): nothing to compare
         free = server["max_connections"] - server["connections"]
         # Behind PgBouncer the server's slots are PgBouncer's to share
         # (default_pool_size); the pool's bound counts against its
         # max_client_conn, which only its admin console shows.
-        if options.pgbouncer is None and bound > free:
+        if options.pgbouncer is None and bound is not None and bound > free:
+            sizes = (
+                f"pool_size {options.pool_size} + max_overflow {options.max_overflow}"
+                if issubclass(options.sqlalchemy_class(), QueuePool)
+                else f"pool_class {options.pool_class!r}"
+            )
             warnings.append(
                 checks.Warning(
                     f"Database {alias!r}: one process's pool may open {bound} connections "
-                    f"(pool_size {options.pool_size} + max_overflow {options.max_overflow}), "
-                    f"but the server has {free} of {server['max_connections']} free.",
+                    f"({sizes}), but the server has {free} of {server['max_connections']} "
+                    "free.",
                     hint="Every process has its own pool: the server needs processes × "
                     "(pool_size + max_overflow). Lower them or raise max_connections.",
                     id="django_pool.W001",

@@ -198,6 +198,23 @@ class PoolOptions:
             )
         return klass
 
+    def bound(self) -> int | None:
+        """Return the most connections one process's pool keeps open at once; None: no bound.
+
+        ``pool_size + max_overflow`` for a QueuePool; 1 for ``static`` and
+        ``assertion``; ``pool_size`` for ``singleton_thread`` (SQLAlchemy closes
+        other threads' connections, even in use, to stay there); None for
+        ``null`` (a connection per checkout) and other Pool subclasses.
+        """
+        pool_cls = self.sqlalchemy_class()
+        if issubclass(pool_cls, sa_pool.QueuePool):
+            return self.pool_size + self.max_overflow
+        if issubclass(pool_cls, (sa_pool.StaticPool, sa_pool.AssertionPool)):
+            return 1
+        if issubclass(pool_cls, sa_pool.SingletonThreadPool):
+            return self.pool_size
+        return None
+
     def sqlalchemy_pool_arguments(self) -> tuple[type[sa_pool.Pool], dict[str, Any]]:
         """Return the pool class and the keyword arguments it takes from these options."""
         pool_cls = self.sqlalchemy_class()

@@ -105,6 +105,39 @@ def test_release_per_transaction_checks(monkeypatch):
     assert [e.id for e in check_settings()] == ["django_pool.E003"]
 
 
+@pytest.mark.parametrize(
+    ("pool", "sizes", "bound"),
+    [
+        (
+            {"pool_class": "lifo", "pool_size": 2, "max_overflow": 1},
+            "pool_size 2 + max_overflow 1",
+            3,
+        ),
+        ({"pool_class": "singleton_thread", "pool_size": 4}, "pool_size 4", 4),
+        ({"pool_class": "static"}, None, 1),
+        ({"pool_class": "assertion"}, None, 1),
+        ({"pool_class": "null"}, None, None),
+    ],
+)
+def test_pool_status_states_each_pool_class_bound(
+    vendor, configure_pool, capsys, pool, sizes, bound
+):
+    # The bound is the class's: pool_size + max_overflow is a QueuePool's only.
+    configure_pool(vendor, **pool)
+    call_command("pool_status", "--json", database=vendor)
+    [report] = json.loads(capsys.readouterr().out)
+    assert report["bound_per_process"] == bound
+    call_command("pool_status", database=vendor)
+    out = capsys.readouterr().out
+    assert ("max_overflow" in out) == (sizes is not None and "max_overflow" in sizes)
+    if sizes:
+        assert f"{pool['pool_class']}: {sizes}, timeout" in out
+    if bound is None:
+        assert "bound     none: a connection per thread that asks for one" in out
+    else:
+        assert f"at most {bound} connections per process" in out
+
+
 def test_server_checks_fire_and_stay_quiet(server_vendor, configure_pool):
     assert check_server(databases=[server_vendor]) == []
     configure_pool(server_vendor, pool_size=100_000, max_overflow=0)

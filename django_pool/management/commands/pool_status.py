@@ -78,7 +78,7 @@ class Command(BaseCommand):
                 field.name: _shown(getattr(options, field.name))
                 for field in dataclasses.fields(options)
             },
-            "bound_per_process": options.pool_size + options.max_overflow,
+            "bound_per_process": options.bound(),
         }
         started = time.monotonic()
         try:
@@ -101,12 +101,24 @@ class Command(BaseCommand):
             lines.append(f"{r['alias']}  {r['vendor']}  {r['database']}{where}")
             recycle = "never" if o["recycle"] is None else f"{o['recycle']:g} s"
             pre_ping = {None: "CONN_HEALTH_CHECKS", True: "on", False: "off"}[o["pre_ping"]]
-            lines.append(
-                f"  pool      {o['pool_class']}: pool_size {o['pool_size']} + max_overflow "
-                f"{o['max_overflow']}, timeout {o['timeout']:g} s, recycle {recycle}, "
-                f"pre_ping {pre_ping}"
+            sizes = {  # the sizes the class uses
+                "singleton_thread": f"pool_size {o['pool_size']}, ",
+                "static": "",
+                "assertion": "",
+                "null": "",
+            }.get(
+                o["pool_class"], f"pool_size {o['pool_size']} + max_overflow {o['max_overflow']}, "
             )
-            lines.append(f"  bound     at most {r['bound_per_process']} connections per process")
+            lines.append(
+                f"  pool      {o['pool_class']}: {sizes}timeout {o['timeout']:g} s, "
+                f"recycle {recycle}, pre_ping {pre_ping}"
+            )
+            bound = r["bound_per_process"]
+            lines.append(
+                f"  bound     at most {bound} connections per process"
+                if bound is not None
+                else "  bound     none: a connection per thread that asks for one"
+            )
             if "error" in r:
                 lines.append(f"  server    cannot connect: {r['error']}")
             elif r.get("server"):
