@@ -164,9 +164,22 @@ class PoolOptions:
             for name, value in parse_options(where, raw).items():
                 given[name] = value  # later (stronger) sources win
                 origin[name] = where
+        return cls.from_parsed(
+            given, origin, default_origin=f"settings.DATABASES[{alias!r}]['POOL']"
+        )
 
+    @classmethod
+    def from_parsed(
+        cls, given: dict[str, Any], origin: Mapping[str, str], *, default_origin: str
+    ) -> PoolOptions:
+        """Return options from :func:`parse_options` output, checked against their class.
+
+        *origin* names the setting each key came from (*default_origin* for a
+        key not given). Raise ``ImproperlyConfigured`` for a ``pool_class``
+        that names no Pool subclass, and for a size the class ignores.
+        """
         options = cls(**given)
-        pool_cls = options.sqlalchemy_class(origin.get("pool_class", "POOL"))
+        pool_cls = options.sqlalchemy_class(origin.get("pool_class", default_origin))
         honoured = next(
             (keys for klass, keys in _HONOURED.items() if issubclass(pool_cls, klass)),
             {"timeout"},
@@ -274,8 +287,9 @@ def _sources(alias: str, settings_dict: Mapping[str, Any]) -> list[tuple[str, An
         sources.append(
             (f"settings.DATABASES[{alias!r}]['POOL_OPTIONS']", settings_dict["POOL_OPTIONS"])
         )
-    if settings_dict.get("POOL"):
-        sources.append((f"settings.DATABASES[{alias!r}]['POOL']", settings_dict["POOL"]))
+    pool = settings_dict.get("POOL")
+    if pool is not None and pool is not False:  # False: not pooled (activation.py)
+        sources.append((f"settings.DATABASES[{alias!r}]['POOL']", pool))
     return sources
 
 

@@ -58,7 +58,10 @@ def manage(module: ModuleType, *, use_threadlocal: bool = True, **options: Any) 
             "manage()['release'] applies to Django connections only: a manage() "
             "connection goes back to its pool when you close() it."
         )
-    return PooledModule(module, PoolOptions(**parsed), use_threadlocal=use_threadlocal)
+    checked = PoolOptions.from_parsed(
+        parsed, dict.fromkeys(parsed, "manage()"), default_origin="manage()"
+    )
+    return PooledModule(module, checked, use_threadlocal=use_threadlocal)
 
 
 class PooledModule:
@@ -132,6 +135,7 @@ class PooledModule:
                         driver=Driver(),
                         autocommit=None,
                         pre_ping=bool(self._options.pre_ping),
+                        setting="manage()",
                     )
         connection = PooledConnection(pool, self._closed_error)
         # The lease goes back to the pool if the proxy is collected unclosed.

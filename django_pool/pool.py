@@ -87,8 +87,12 @@ class DatabasePool:
         autocommit: bool | None,
         pre_ping: bool,
         stats: PoolStats | None = None,
+        setting: str | None = None,
     ) -> None:
         self.alias = alias
+        #: Where its options are set, for messages: the alias's POOL setting,
+        #: or the manage() call.
+        self.setting = setting or f"settings.DATABASES[{alias!r}]['POOL']"
         #: Database name the pool's connections use (for test DB teardown).
         self.database = database
         self.options = options
@@ -264,6 +268,7 @@ class DatabasePool:
                 alias=self.alias,
                 deadline=deadline,
                 timeout=self.options.timeout,
+                setting=self.setting,
             )
         except exc.TimeoutError:
             # Only a custom QueuePool subclass with a smaller bound than the
@@ -276,7 +281,7 @@ class DatabasePool:
             # AssertionPool's refusal of a second checkout, the point of the
             # class: kept an AssertionError, with the setting named.
             raise AssertionError(
-                f"settings.DATABASES[{self.alias!r}]['POOL']['pool_class'] is 'assertion', "
+                f"{self.setting}['pool_class'] is 'assertion', "
                 f"which allows one checkout at a time, and {current_owner().name!r} asks "
                 f"for a second: {err}"
             ) from None
@@ -295,7 +300,7 @@ class DatabasePool:
             loan = lease.loan
             if loan is not None and loan.ident != me and not loan.holder_gone():
                 raise ImproperlyConfigured(
-                    f"settings.DATABASES[{self.alias!r}]['POOL']['pool_class'] is 'static', "
+                    f"{self.setting}['pool_class'] is 'static', "
                     f"which shares one connection, and {loan.thread.name!r} holds it "
                     f"while {current_owner().name!r} asks for it. Use 'queue' (or "
                     "'singleton_thread' for one connection per thread)."
@@ -595,7 +600,7 @@ class DatabasePool:
 
     def _timeout_message(self) -> str:
         s = self.status()
-        setting = f"settings.DATABASES[{self.alias!r}]['POOL']"
+        setting = self.setting
         message = (
             f"database {self.alias!r}: no connection became free within "
             f"{self.options.timeout:g} s (pool_size={s.get('pool_size')}, "

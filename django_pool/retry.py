@@ -47,12 +47,14 @@ def connect(
     alias: str,
     deadline: float,
     timeout: float,
+    setting: str | None = None,
 ) -> T:
     """Return ``open_()``, trying again on transient connection errors until *deadline*.
 
     *deadline* is a ``time.monotonic()`` instant; *timeout* the setting it came
-    from, for the message. The first attempt is always made. Anything but a
-    database error (a bug, a ``KeyboardInterrupt``) propagates at once.
+    from, for the message, which names *setting* (default: the alias's
+    ``POOL``). The first attempt is always made. Anything but a database
+    error (a bug, a ``KeyboardInterrupt``) propagates at once.
     """
     attempt = 0
     while True:
@@ -69,7 +71,9 @@ def connect(
             delay *= random.uniform(0.5, 1.0)  # noqa: S311 - not crypto
             remaining = deadline - time.monotonic()
             if remaining <= delay:
-                raise _gave_up(err, alias, attempt, timeout) from err
+                raise _gave_up(
+                    err, setting or f"settings.DATABASES[{alias!r}]['POOL']", attempt, timeout
+                ) from err
             if attempt == 1:
                 logger.warning(
                     "database %r: cannot open a connection, trying again for up to %.1f s: %s",
@@ -93,10 +97,11 @@ def _first_line(err: BaseException) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
-def _gave_up(err: OperationalError, alias: str, attempts: int, timeout: float) -> OperationalError:
+def _gave_up(
+    err: OperationalError, setting: str, attempts: int, timeout: float
+) -> OperationalError:
     # The driver's text never holds the password (libpq and MySQL clients
     # leave it out of their messages).
     return OperationalError(
-        f"{err} (gave up after {attempts} attempts within "
-        f"settings.DATABASES[{alias!r}]['POOL']['timeout'] = {timeout:g} s)"
+        f"{err} (gave up after {attempts} attempts within {setting}['timeout'] = {timeout:g} s)"
     )

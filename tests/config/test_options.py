@@ -84,6 +84,11 @@ def test_recycle_never():
 def test_pool_must_be_a_dict():
     with pytest.raises(ImproperlyConfigured, match="must be a dict of pool options, not list"):
         options([("pool_size", 1)])
+    # Empty or zero is no dict either: it was taken for "defaults".
+    for empty in (0, [], "", ()):
+        with pytest.raises(ImproperlyConfigured, match="must be a dict of pool options"):
+            options(empty)
+    assert options({}) == options(None)
 
 
 def sqlite_wrapper(**settings):

@@ -80,18 +80,14 @@ def test_every_postgresql_engine_is_checked(monkeypatch):
     # Decided by the wrapper's vendor, not the ENGINE's name: a pooled
     # third-party PostgreSQL backend is checked like the stock one.
     custom = {**BEHIND, "ENGINE": "django_pool.backends.pooled.tests.activation.custom_pg"}
-    assert ids(monkeypatch, {**custom, "POOL": {"pgbouncer": "statement"}}) == [
-        "django_pool.W013"
-    ]
+    assert ids(monkeypatch, {**custom, "POOL": {"pgbouncer": "statement"}}) == ["django_pool.W013"]
     assert ids(monkeypatch, {**custom, "POOL": {}}) == ["django_pool.W014"]
 
 
 def test_postgis_is_checked(monkeypatch):
     pytest.importorskip("django.contrib.gis.gdal", reason="PostGIS's backend needs GDAL")
     postgis = {**BEHIND, "ENGINE": "django_pool.backends.postgis"}
-    assert ids(monkeypatch, {**postgis, "POOL": {"pgbouncer": "statement"}}) == [
-        "django_pool.W013"
-    ]
+    assert ids(monkeypatch, {**postgis, "POOL": {"pgbouncer": "statement"}}) == ["django_pool.W013"]
 
 
 def test_other_vendors_are_not_checked(monkeypatch):

@@ -158,6 +158,24 @@ def test_manage_attribute_writes_reach_the_driver():
 def test_manage_rejects_bad_options():
     with pytest.raises(ImproperlyConfigured, match=r"manage\(\)\['pool_size'\]"):
         django_pool.manage(sqlite3, pool_size=0)
+    # Checked against the pool class too, at the call, as POOL is.
+    with pytest.raises(ImproperlyConfigured, match=r"manage\(\)\['pool_size'\] has no effect"):
+        django_pool.manage(sqlite3, pool_class="null", pool_size=3)
+    with pytest.raises(ImproperlyConfigured, match=r"manage\(\)\['pool_class'\] is improperly"):
+        django_pool.manage(sqlite3, pool_class="nope.Pool")
+
+
+def test_manage_timeout_names_the_manage_call():
+    pooled = django_pool.manage(sqlite3, pool_size=1, max_overflow=0, timeout=0.05)
+    held = pooled.unique_connection("/tmp/django_pool_manage.sqlite3")
+    try:
+        with pytest.raises(django_pool.PoolTimeout) as info:
+            pooled.unique_connection("/tmp/django_pool_manage.sqlite3")
+        assert "Raise manage()['pool_size']" in str(info.value)
+        assert "settings.DATABASES" not in str(info.value)  # no such setting
+    finally:
+        held.close()
+        pooled.dispose()
 
 
 # ##### dj-database-url and django-environ #####
