@@ -185,6 +185,14 @@ class PoolOptions:
             {"timeout"},
         )
         ignored = sorted(set(given) & (_SIZED - honoured))
+        # A global setting (DATABASE_POOL_ARGS, DJORM_POOL_OPTIONS) is for
+        # every alias: one alias's own pool_class without sizes leaves them out.
+        own_class = not _is_global(origin.get("pool_class", default_origin))
+        unused = [name for name in ignored if own_class and _is_global(origin[name])]
+        if unused:
+            given = {name: value for name, value in given.items() if name not in unused}
+            options = cls(**given)
+            ignored = [name for name in ignored if name not in unused]
         if ignored:
             raise ImproperlyConfigured(
                 f"{origin[ignored[0]]}[{ignored[0]!r}] has no effect with pool_class "
@@ -257,6 +265,11 @@ _MEANINGLESS = {
     "logging_name": "every django_pool log line names the alias",
     "use_threadlocal": "SQLAlchemy 2 removed it; each Django thread has its own connection",
 }
+
+
+def _is_global(where: str) -> bool:
+    # A project-wide setting (settings.DATABASE_POOL_ARGS), not one alias's.
+    return where.startswith("settings.") and not where.startswith("settings.DATABASES[")
 
 
 def _sources(alias: str, settings_dict: Mapping[str, Any]) -> list[tuple[str, Any]]:

@@ -110,6 +110,22 @@ def test_precedence_and_meaningless_keys(monkeypatch, settings):
     assert (options.pool_size, options.max_overflow, options.recycle) == (2, 7, 60)
 
 
+def test_an_alias_pool_class_without_sizes_overrides_global_sizes(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from django_pool.config import PoolOptions
+
+    # Global sizes are for every alias; one alias may still pick a class without sizes.
+    settings.DATABASE_POOL_ARGS = {"pool_size": 2, "max_overflow": 3}
+    options = PoolOptions.from_settings("x", {"POOL": {"pool_class": "null"}})
+    assert options.pool_class == "null" and options.bound() is None
+    assert PoolOptions.from_settings("y", {}).bound() == 5  # the others keep them
+    # Said together in one global place, the contradiction is still an error.
+    settings.DATABASE_POOL_CLASS = "null"
+    with pytest.raises(ImproperlyConfigured, match=r"DATABASE_POOL_ARGS\['max_overflow'\] has"):
+        PoolOptions.from_settings("y", {})
+
+
 def test_legacy_errors_name_the_legacy_setting(settings):
     from django.core.exceptions import ImproperlyConfigured
 
