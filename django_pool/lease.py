@@ -135,6 +135,17 @@ class Loan:
                     return f"{frame.filename}:{frame.lineno} in {frame.name}"
         return "?"
 
+    def stack(self) -> str:
+        """Return the checkout's stack down to its innermost frame outside Django and django-pool.
+
+        The frames below it (the ORM, the backend, the pool) are the same for
+        every checkout and hide the caller at the end of the report.
+        """
+        frames = list(self.site or ())
+        while frames and any(part in frames[-1].filename for part in _OWN_FRAMES):
+            frames.pop()
+        return "".join(traceback.format_list(frames or list(self.site or ()))) or "?"
+
 
 class Lease:
     """One physical connection out of SQLAlchemy's pool, lent to Django checkouts."""

@@ -455,7 +455,7 @@ class DatabasePool:
         threshold = self.options.leak_threshold
         if threshold and held > threshold:
             self._report_leak(lease, loan, held, returned=True)
-        elif lease.logged:
+        if lease.logged:  # a checkout logged at DEBUG has its checkin line
             logger.debug("database %r: checkin after %.3f s", self.alias, held)
         return held
 
@@ -652,7 +652,7 @@ class DatabasePool:
         if returned:  # the innermost application frame is enough
             verb, where = "returned after", f" {loan.where()}"
         else:  # still held: the whole stack, to find the holder
-            verb, where = "held for", ":\n" + ("".join(loan.site.format()) if loan.site else "?")
+            verb, where = "held for", ":\n" + loan.stack()
         logger.warning(
             "database %r: connection %s %.1f s by thread %r (leak_threshold %g s); "
             "it was checked out at%s",

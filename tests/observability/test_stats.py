@@ -117,8 +117,26 @@ def test_leak_warning_carries_the_checkout_stack(vendor, configure_pool, caplog)
     leak = next(m for m in warnings if "leak_threshold" in m)
     assert "held for" in leak and "MainThread" in leak
     assert "in hold_a_connection" in leak and "test_stats.py" in leak  # the whole stack
+    # down to the caller: the ORM's, the backend's and the pool's own frames are left out.
+    assert "connection.cursor()" in leak.rstrip().splitlines()[-1]  # helpers.session_id
+    assert "/django_pool/" not in leak.split("checked out at", 1)[1]
     assert stats(vendor)["leaks_num"] == 1
     connections[vendor].close()
+
+
+def test_a_leak_seen_at_return_is_reported_once_and_the_checkin_logged(
+    vendor, configure_pool, caplog
+):
+    configure_pool(vendor, pool_size=1, max_overflow=0, leak_threshold=0.01)
+    caplog.set_level(logging.DEBUG, logger="django_pool")
+    hold_a_connection(vendor)
+    time.sleep(0.02)  # held longer than leak_threshold; nobody waits
+    connections[vendor].close()
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("django_pool")]
+    [leak] = [m for m in messages if "leak_threshold" in m]
+    assert "returned after" in leak and "helpers.py" in leak  # the innermost own frame
+    assert any("checkin after" in m for m in messages)  # as for every logged checkout
+    assert stats(vendor)["leaks_num"] == 1
 
 
 def test_no_stack_is_taken_without_leak_threshold(vendor, configure_pool):
