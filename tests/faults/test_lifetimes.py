@@ -135,14 +135,21 @@ def test_timeout_bounds_connect_retries_with_any_pool_class(server_vendor, djang
     django_pool.dispose("unpooled")
 
 
-@pytest.mark.parametrize("mistake", ["unknown database", "unknown user"])
+@pytest.mark.parametrize("mistake", ["unknown database", "unknown user", "impossible option"])
 def test_connect_errors_waiting_cannot_fix_fail_at_once(server_vendor, django_db_blocker, mistake):
     # Waiting for a failover cannot fix these: no retry, whatever the timeout.
     # (A wrong password: tests/deployment_pg, on a server that asks for one.)
     settings = {**connections.settings[server_vendor], "POOL": {"timeout": 20}}
+    mysql = connections[server_vendor].vendor == "mysql"
     if mistake == "unknown database":
         settings["NAME"] = "django_pool_no_such_database"
-    elif connections[server_vendor].vendor == "mysql":
+    elif mistake == "impossible option":  # a value the client library refuses
+        extra = {"sslmode": "bogus"}
+        if mysql:  # (PyMySQL fails on an unknown charset with an AttributeError)
+            mysqlclient = connections[server_vendor].Database.__name__ == "MySQLdb"
+            extra = {"charset": "nonesuch"} if mysqlclient else {"init_command": "SELEC 1"}
+        settings["OPTIONS"] = {**settings.get("OPTIONS", {}), **extra}
+    elif mysql:
         settings["USER"] = "django_pool_no_such_user"  # 1045 access denied
     else:
         settings["USER"] = "django_pool_no_such_role"  # 28000

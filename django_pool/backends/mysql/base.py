@@ -27,7 +27,10 @@ _DISCONNECT_CODES = frozenset({2006, 2013, 2014, 2045, 2055, 4031, 1927, 1053})
 
 # Errors at connect that no wait can fix: 1044 access denied to the database,
 # 1045 access denied (wrong user or password), 1049 unknown database.
-_PERMANENT_CONNECT_CODES = frozenset({1044, 1045, 1049})
+# Access denied (1044, 1045), unknown database (1049), and client settings no
+# wait can fix: an unknown charset (2019), an authentication method the
+# client lacks (1251, 2059).
+_PERMANENT_CONNECT_CODES = frozenset({1044, 1045, 1049, 1251, 2019, 2059})
 
 
 def _account(params: dict[str, Any]) -> tuple[str, str, str]:

@@ -48,6 +48,10 @@ _PERMANENT_CONNECT_TEXT = re.compile(
     r'|database "[^"]*" does not exist'  # 3D000
     r"|no password supplied"  # libpq: the server wants a password, none given
     r"|no such database|no such user"  # PgBouncer
+    # libpq refusing the connection options themselves (OPTIONS): a bad
+    # value, or SSL asked of a server or a libpq without it.
+    r"|invalid \w+ value|invalid integer value|invalid connection option"
+    r"|SSL was required|SSL support is not compiled in"
 )
 
 
