@@ -204,18 +204,25 @@ class PoolOptions:
         """Return the SQLAlchemy pool class that ``pool_class`` names."""
         if self.pool_class in POOL_CLASSES:
             return POOL_CLASSES[self.pool_class]
+        setting = _setting(where, "pool_class")
         try:
             klass = import_string(self.pool_class)
         except ImportError as err:
             raise ImproperlyConfigured(
-                f"{where}['pool_class'] is improperly configured to "
+                f"{setting} is improperly configured to "
                 f"{self.pool_class!r}: {err}. Use one of "
                 f"{', '.join(map(repr, POOL_CLASSES))}, or a dotted path."
             ) from None
         if not (isinstance(klass, type) and issubclass(klass, sa_pool.Pool)):
             raise ImproperlyConfigured(
-                f"{where}['pool_class'] is improperly configured to "
+                f"{setting} is improperly configured to "
                 f"{self.pool_class!r}, which is not a sqlalchemy.pool.Pool subclass."
+            )
+        if issubclass(klass, sa_pool.AsyncAdaptedQueuePool):
+            raise ImproperlyConfigured(
+                f"{setting} is improperly configured to {self.pool_class!r}, an asyncio "
+                "pool: Django's database connections are synchronous (async views run "
+                "them in threads). Use 'queue'."
             )
         return klass
 
@@ -295,7 +302,9 @@ def _sources(alias: str, settings_dict: Mapping[str, Any]) -> list[tuple[str, An
             sources.append(("settings.DATABASE_POOL_ARGS", pool_args))
         pool_class = getattr(settings, "DATABASE_POOL_CLASS", None)
         if pool_class is not None:
-            sources.append(("settings.DATABASE_POOL_CLASS", {"pool_class": pool_class}))
+            sources.append(
+                ("settings.DATABASE_POOL_CLASS", {"pool_class": pool_class})
+            )  # _SINGLE_VALUED
     if settings_dict.get("POOL_OPTIONS") is not None:
         sources.append(
             (f"settings.DATABASES[{alias!r}]['POOL_OPTIONS']", settings_dict["POOL_OPTIONS"])
@@ -313,8 +322,15 @@ def parse_options(where: str, raw: Any) -> dict[str, Any]:
             f"{where} must be a dict of pool options, not {type(raw).__name__}."
         )
     parsed: dict[str, Any] = {}
+    spelled: dict[str, object] = {}  # canonical name -> the key that gave it
     for key, value in raw.items():
         lowered = str(key).lower()
+        if lowered in spelled:  # keys are case-insensitive: which would win?
+            raise ImproperlyConfigured(
+                f"{where} has both {spelled[lowered]!r} and {key!r}: keys are "
+                "case-insensitive, so they name the same option. Keep one."
+            )
+        spelled[lowered] = key
         if lowered in _MEANINGLESS:
             warnings.warn(
                 f"{where}[{key!r}] is ignored by django-pool: {_MEANINGLESS[lowered]}.",
@@ -326,8 +342,17 @@ def parse_options(where: str, raw: Any) -> dict[str, Any]:
                 parsed["pool_class"] = "lifo"
             continue
         name = _canonical_key(where, key)
-        parsed[name] = _VALIDATORS[name](f"{where}[{key!r}]", value)
+        parsed[name] = _VALIDATORS[name](_setting(where, key), value)
     return parsed
+
+
+# Settings that hold one option's value rather than a dict of them.
+_SINGLE_VALUED = {"settings.DATABASE_POOL_CLASS": "pool_class"}
+
+
+def _setting(where: str, key: object) -> str:
+    # How a message names option *key* of the setting *where*.
+    return where if _SINGLE_VALUED.get(where) == key else f"{where}[{key!r}]"
 
 
 def _canonical_key(where: str, key: object) -> str:
@@ -382,7 +407,17 @@ def _pool_class(where: str, value: Any) -> str:
             f"or a dotted path to a sqlalchemy.pool.Pool subclass, not {value!r}."
         )
     name = value.lower()
-    return name if name in POOL_CLASSES else value
+    if name in POOL_CLASSES:
+        return name
+    if "." not in value:  # not a dotted path: a misspelt name
+        close = difflib.get_close_matches(name, POOL_CLASSES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ImproperlyConfigured(
+            f"{where} is improperly configured to {value!r}.{hint} Use one of "
+            f"{', '.join(map(repr, POOL_CLASSES))}, or a dotted path to a "
+            "sqlalchemy.pool.Pool subclass."
+        )
+    return value
 
 
 def _flag(where: str, value: Any) -> bool | None:
@@ -418,9 +453,14 @@ def _fraction(where: str, value: Any) -> float:
 
 
 def _idle_seconds(where: str, value: Any) -> float:
-    if value == 0 and not isinstance(value, bool):
-        return 0.0
-    return _seconds(where, value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ImproperlyConfigured(f"{where} must be a number of seconds, not {value!r}.")
+    if not (value >= 0 and math.isfinite(value)):
+        raise ImproperlyConfigured(
+            f"{where} is improperly configured to {value!r}. "
+            "Use 0 (every checkout) or a finite number of seconds."
+        )
+    return float(value)
 
 
 def _reset_session(where: str, value: Any) -> SessionReset:

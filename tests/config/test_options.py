@@ -115,3 +115,34 @@ def test_django_native_pool_option_is_refused(django_db_blocker):
         wrapper.ensure_connection()
     assert "settings.DATABASES['config']['OPTIONS']['pool']" in str(info.value)
     assert "Remove it and put the pool options in" in str(info.value)
+
+
+def test_one_option_spelt_twice_is_an_error():
+    # Keys are case-insensitive: which spelling won depended on the dict's order.
+    with pytest.raises(ImproperlyConfigured, match="has both 'Pool_Size' and 'pool_size'"):
+        options({"Pool_Size": 3, "pool_size": 4})
+
+
+def test_pre_ping_idle_says_zero_is_allowed():
+    assert options({"pre_ping_idle": 0}).pre_ping_idle == 0
+    with pytest.raises(ImproperlyConfigured, match=r"Use 0 \(every checkout\) or a finite"):
+        options({"pre_ping_idle": -1})
+    with pytest.raises(ImproperlyConfigured, match="must be a number of seconds"):
+        options({"pre_ping_idle": "1"})
+
+
+def test_a_misspelt_pool_class_gets_a_did_you_mean():
+    with pytest.raises(ImproperlyConfigured, match="'qeue'. Did you mean 'queue'?"):
+        options({"pool_class": "qeue"})
+
+
+def test_an_asyncio_pool_class_is_refused_before_the_first_query():
+    with pytest.raises(ImproperlyConfigured, match="an asyncio pool"):
+        options({"pool_class": "sqlalchemy.pool.AsyncAdaptedQueuePool"})
+
+
+def test_database_pool_class_errors_name_the_setting_itself(settings):
+    settings.DATABASE_POOL_CLASS = "nope.Pool"
+    with pytest.raises(ImproperlyConfigured) as info:
+        options(None)
+    assert str(info.value).startswith("settings.DATABASE_POOL_CLASS is improperly configured")
