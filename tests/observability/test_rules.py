@@ -7,6 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.db import connections
 
+import django_pool
 from django_pool.checks import check_settings
 from django_pool.rules import is_pooled_engine, problems_in, settings_problems
 from tests import helpers
@@ -66,3 +67,31 @@ def test_a_custom_pooled_backend_gets_pool_status(monkeypatch, capsys, tmp_path,
                 call_command("pool_status", database="stock")
         finally:
             connections["custom"].close()
+
+
+def test_pool_status_exits_non_zero_when_it_cannot_connect(monkeypatch, capsys, django_db_blocker):
+    settings_dict = {
+        **connections.settings["default"],  # Django's defaults filled in
+        "ENGINE": "django_pool.backends.postgresql",
+        "NAME": "app",
+        "USER": "postgres",
+        "HOST": "127.0.0.1",
+        "PORT": "1",  # nothing listens there
+        "POOL": {"timeout": 0.2},
+    }
+    monkeypatch.setitem(connections.settings, "down", settings_dict)
+    with django_db_blocker.unblock():
+        try:
+            with pytest.raises(CommandError, match="cannot connect to 'down'"):
+                call_command("pool_status", database="down")
+            assert "  server    cannot connect: " in capsys.readouterr().out  # the table first
+        finally:
+            connections["down"].close()
+            django_pool.dispose("down")
+
+
+def test_pool_status_leaves_out_an_in_memory_sqlite_database(monkeypatch, capsys):
+    memory = {**connections.settings["default"], "NAME": ":memory:"}
+    monkeypatch.setitem(connections.settings, "mem", memory)
+    with pytest.raises(CommandError, match="'mem' is not pooled"):
+        call_command("pool_status", database="mem")

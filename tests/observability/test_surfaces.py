@@ -52,6 +52,11 @@ def test_pool_status_in_its_own_process_shows_no_pool_of_its_own(vendor):
     assert "  workers   each process has its own pools" in text
 
 
+def test_pool_status_into_a_pipe_clears_no_screen(vendor, capsys):
+    call_command("pool_status", database=vendor, watch=0.01, count=2)
+    assert "\033[" not in capsys.readouterr().out  # capsys is no terminal
+
+
 def test_prometheus_scrape(vendor, configure_pool):
     configure_pool(vendor, pool_size=2, max_overflow=0)
     for _ in range(3):

@@ -40,24 +40,34 @@ class Command(BaseCommand):
         parser.add_argument("--count", type=int, help="with --watch: stop after this many")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        aliases = pooled_aliases(
-            connections.settings, [options["database"]] if options["database"] else None
-        )
+        aliases = [
+            alias
+            for alias in pooled_aliases(
+                connections.settings, [options["database"]] if options["database"] else None
+            )
+            # An in-memory SQLite database keeps its one connection: never pooled.
+            if connections[alias].is_pooled()
+        ]
         if options["database"] and not aliases:
             raise CommandError(f"Database {options['database']!r} is not pooled by django-pool.")
         if not aliases:
             raise CommandError("No database uses a django_pool ENGINE.")
+        # Clear the screen between refreshes on a terminal only, not into a pipe.
+        clear = options["watch"] and not options["json"] and self.stdout.isatty()
         shown = 0
         while True:
             report = [self.inspect(alias) for alias in aliases]
             if options["json"]:
                 self.stdout.write(json.dumps(report, indent=2, default=str))
             else:
-                if options["watch"]:
+                if clear:
                     self.stdout.write("\033[2J\033[H", ending="")
                 self.stdout.write(self.render(report))
             shown += 1
             if not options["watch"] or (options["count"] and shown >= options["count"]):
+                failed = [r["alias"] for r in report if "error" in r]
+                if failed:  # for scripts: the exit status says it too
+                    raise CommandError(f"cannot connect to {', '.join(map(repr, failed))}")
                 return
             time.sleep(options["watch"])
 
