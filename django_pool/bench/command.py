@@ -6,10 +6,12 @@ import argparse
 import contextlib
 import json
 import logging
+import math
 import platform
 import signal
 import sys
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 from .targets import database_settings, describe_url, variants
@@ -46,27 +48,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--sqlite", action="store_true", help="use a temporary SQLite file, not embedded PostgreSQL"
     )
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     parser.add_argument(
-        "--seconds", type=float, default=0.1, help="seconds per variant per round (default 0.1)"
+        "--rounds", type=_whole(1), default=5, help="interleaved rounds (default 5)"
+    )
+    parser.add_argument(
+        "--seconds",
+        type=_seconds(0.0, above=True),
+        default=0.1,
+        help="seconds per variant per round (default 0.1)",
     )
     parser.add_argument(
         "--threads",
-        type=int,
+        type=_whole(0),
         default=32,
         help="threads in the threads workload (default 32; 0 skips it)",
     )
-    parser.add_argument("--pool-size", type=int, default=8, help="pool size (default 8)")
+    parser.add_argument("--pool-size", type=_whole(1), default=8, help="pool size (default 8)")
     parser.add_argument(
         "--external-ms",
-        type=float,
+        type=_seconds(0.0),
         default=0,
         help="threads workload: each request runs a query, waits this long (an external "
         "call), runs another query (default 0: one query)",
     )
     parser.add_argument(
         "--thread-seconds",
-        type=float,
+        type=_seconds(0.0, above=True),
         default=0.75,
         help="seconds per variant per round, threads workload (default 0.75)",
     )
@@ -99,8 +106,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="requests in the two runs (default 100,300)",
     )
     group.add_argument(
-        "--jobs", type=int, default=2, help="processes under valgrind at once (default 2)"
+        "--jobs", type=_whole(1), default=2, help="processes under valgrind at once (default 2)"
     )
+
+
+def _whole(minimum: int) -> Callable[[str], int]:
+    # An argparse type: a whole number of at least *minimum* (a clean usage error otherwise).
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below {minimum}")
+        return value
+
+    return parse
+
+
+def _seconds(minimum: float, *, above: bool = False) -> Callable[[str], float]:
+    # An argparse type: a finite number, at least *minimum* (above it, with *above*).
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value) or value < minimum or (above and value == minimum):
+            bound = "above" if above else "at least"
+            raise argparse.ArgumentTypeError(f"{text} is not a finite number {bound} {minimum:g}")
+        return value
+
+    return parse
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,6 +145,11 @@ def run(args: argparse.Namespace) -> int:
     unknown = [n for n in names if n not in WORKLOAD_NAMES]
     if unknown:
         raise SystemExit(f"--workloads: unknown {unknown}; use {', '.join(WORKLOAD_NAMES)}")
+    if args.plot and not args.instructions:
+        try:  # before the run, not after it
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise SystemExit("--plot needs matplotlib: pip install 'django-pool[plot]'") from None
     # SIGTERM unwinds like Ctrl-C, so that the cleanup below runs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     with contextlib.ExitStack() as cleanup:

@@ -6,7 +6,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 __all__ = ["Variant", "database_settings", "describe_url", "variants"]
 
@@ -37,13 +37,26 @@ def database_settings(url: str | None, directory: str | None = None) -> dict[str
         )
     if vendor == "sqlite3":
         return {"vendor": vendor, "NAME": unquote(parts.path) or ":memory:"}
+    try:
+        port = parts.port
+    except ValueError:  # its message would not say which argument
+        raise SystemExit("--database-url: the port must be a number from 0 to 65535") from None
+    # ?sslmode=require&...: libpq's connection parameters, all strings. MySQL
+    # drivers want typed ones, which a URL cannot say: refused, not dropped.
+    options = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if options and vendor != "postgresql":
+        raise SystemExit(
+            f"--database-url: query parameters ({', '.join(options)}) are read for "
+            "PostgreSQL only (libpq's connection parameters)"
+        )
     return {
         "vendor": vendor,
         "NAME": unquote(parts.path.lstrip("/")),
         "USER": unquote(parts.username or ""),
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
-        "PORT": str(parts.port or ""),
+        "PORT": str(port or ""),
+        "OPTIONS": options,
     }
 
 
@@ -92,7 +105,7 @@ def variants(target: dict[str, Any], pool_size: int) -> list[Variant]:
             Variant(
                 "native",
                 "Django native pool (psycopg_pool)",
-                {**base, "ENGINE": stock, "OPTIONS": {"pool": native}},
+                {**base, "ENGINE": stock, "OPTIONS": {**base.get("OPTIONS", {}), "pool": native}},
                 True,
             )
         )

@@ -108,7 +108,10 @@ def test_default_run_on_sqlite_prints_the_tables(tmp_path):
 @pytest.mark.parametrize("scratch", ["postgresql", "mysql"], indirect=True)
 def test_server_run_facts(scratch):
     alias, database = scratch
-    data = json.loads(bench("--database-url", url(alias, database), "--json").stdout)
+    address = url(alias, database)
+    if alias == "postgresql":  # URL parameters go to libpq
+        address += "?application_name=django_pool_bench_test"
+    data = json.loads(bench("--database-url", address, "--json").stdout)
     # The bench's table is gone, and it was never one an application could own.
     assert tables(alias, database) == []
     trips = data["round_trips"]
@@ -185,3 +188,35 @@ def test_stats_cost_is_never_printed_negative(capsys):
     assert "-10" not in out and "no difference above this machine's noise (5.0%)" in out
     print_stats_cost({"stats_on_us": 12.0, "stats_off_us": 10.0, "difference": 0.2, "noise": 0.05})
     assert "+20.0% (noise 5.0%)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        (["--rounds", "0"], "argument --rounds: 0 is below 1"),
+        (["--pool-size", "0"], "argument --pool-size: 0 is below 1"),
+        (["--threads", "-3"], "argument --threads: -3 is below 0"),
+        (["--seconds", "-1"], "argument --seconds: -1 is not a finite number above 0"),
+        (["--database-url", "postgres://u:pw@h:notaport/db"], "the port must be a number"),
+        (["--database-url", "mysql://u@h/db?ssl=1"], "query parameters (ssl) are read for"),
+    ],
+)
+def test_impossible_arguments_are_refused_before_anything_runs(arguments, says):
+    result = subprocess.run(
+        [sys.executable, "-m", "django_pool", "bench", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert says in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_postgres_url_parameters_reach_libpq():
+    from django_pool.bench.targets import database_settings, variants
+
+    target = database_settings("postgres://u@h:5432/db?sslmode=disable&application_name=b")
+    assert target["OPTIONS"] == {"sslmode": "disable", "application_name": "b"}
+    for variant in variants(target, 2):  # the native pool's OPTIONS keep them too
+        assert variant.settings["OPTIONS"]["sslmode"] == "disable", variant.alias
