@@ -46,7 +46,7 @@ class Command(BaseCommand):
                 connections.settings, [options["database"]] if options["database"] else None
             )
             # An in-memory SQLite database keeps its one connection: never pooled.
-            if connections[alias].is_pooled()
+            if _is_pooled(connections[alias])
         ]
         if options["database"] and not aliases:
             raise CommandError(f"Database {options['database']!r} is not pooled by django-pool.")
@@ -165,6 +165,11 @@ class Command(BaseCommand):
             )
             lines.append("")
         return "\n".join(lines)
+
+
+def _is_pooled(connection: Any) -> bool:
+    # A pooled wrapper says; a class replaced after the settings were read is not pooled.
+    return isinstance(connection, PooledDatabaseWrapperMixin) and connection.is_pooled()
 
 
 def _shown(value: Any) -> Any:
