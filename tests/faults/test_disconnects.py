@@ -93,3 +93,19 @@ def test_a_connection_whose_setup_fails_goes_back_at_once(vendor, configure_pool
     stats = django_pool.get_stats(vendor)[vendor]
     assert stats["in_use"] == 0 and stats["invalidations_num"] == 1
     assert requests(vendor, 2)[1] == 0  # and the pool of one still serves
+
+
+def test_a_cursor_used_after_its_block_is_no_disconnect(server, configure_pool):
+    # psycopg raises InterfaceError("the cursor is closed"), a programming
+    # error: it must not replace the pool's connections as a disconnect would.
+    configure_pool(server.alias, pool_size=2, max_overflow=0)
+    hold_at_once(server.alias, 2)  # two connections open and idle
+    connection = connections[server.alias]
+    with connection.cursor() as cursor:
+        pass
+    with pytest.raises(Exception):  # noqa: B017 - the driver's own error, whatever it is
+        cursor.execute("SELECT 1")
+    connection.close()
+    stats = django_pool.get_stats(server.alias)[server.alias]
+    assert stats["disconnects_num"] == 0
+    assert stats["invalidations_num"] == 0 and stats["connections_num"] == 2

@@ -63,8 +63,10 @@ class PostgreSQLDriver(Driver):
     def is_disconnect(self, error: BaseException, connection: Any) -> bool:
         if not isinstance(error, Database.Error):
             return False
-        if isinstance(error, Database.InterfaceError):  # "connection already closed"
-            return True
+        if isinstance(error, Database.InterfaceError):
+            # "connection already closed", but also "the cursor is closed" (a
+            # cursor used after its with block): the connection says which.
+            return connection is None or self.is_closed(connection)
         sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
         if sqlstate and sqlstate.startswith(_DISCONNECT_SQLSTATES):
             return True
