@@ -155,8 +155,11 @@ class PoolStats:
     @property
     def in_use(self) -> int:
         """Return how many connections are lent out now."""
-        lent = self._lent_total + len(self._pending_waits)
-        return lent - self._returned_total - len(self._pending_holds)
+        # Under the lock: _fold() moves counts from the queues to the totals,
+        # and four reads across it could count a batch twice or not at all.
+        with self._lock:
+            lent = self._lent_total + len(self._pending_waits)
+            return lent - self._returned_total - len(self._pending_holds)
 
     def _fold(self) -> None:
         # Caller holds the lock. popleft() and append() are each atomic, so

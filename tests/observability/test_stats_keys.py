@@ -4,6 +4,8 @@ README and docs/observability.md list the keys as always present:
 ``stats["timeouts_num"]`` must not raise KeyError on a pool that never timed out.
 """
 
+from collections import deque
+
 import pytest
 from django.db import connections
 
@@ -52,3 +54,34 @@ def test_every_counter_key_is_always_present(vendor, configure_pool):
     # After pop_stats(), the counters restart from zero and are still there.
     after = django_pool.get_stats(vendor)[vendor]
     assert all(after[key] == 0 for key in COUNTERS)
+
+
+class _FoldsWhenCounted(deque):
+    """A pending-durations queue whose length is read while another thread folds it.
+
+    The fold runs between the gauge's read of the folded total and its read of
+    the queue, the interleaving a reader racing a fold can meet. It only runs
+    if the stats lock is free: a reader holding it is never interleaved with.
+    """
+
+    def __init__(self, stats, items):
+        super().__init__(items)
+        self.stats = stats
+
+    def __len__(self):
+        stats, self.stats = self.stats, None  # once
+        if stats is not None and stats._lock.acquire(blocking=False):
+            try:
+                stats._fold()
+            finally:
+                stats._lock.release()
+        return super().__len__()
+
+
+def test_in_use_is_read_consistently_while_a_fold_runs():
+    stats = PoolStats()
+    for _ in range(5):
+        stats.checked_out(0.0)
+    stats.checked_in(0.0)
+    stats._pending_waits = _FoldsWhenCounted(stats, stats._pending_waits)
+    assert stats.in_use == 4  # 5 lent, 1 returned (read across the fold: -1)
