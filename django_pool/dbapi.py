@@ -35,7 +35,7 @@ from django.core.exceptions import ImproperlyConfigured
 from .config import PoolOptions, parse_options
 from .driver import Driver
 from .lease import holder_collected
-from .pool import DatabasePool
+from .pool import DatabasePool, PoolRetired
 
 __all__ = ["PooledConnection", "PooledModule", "manage"]
 
@@ -138,11 +138,14 @@ class PooledModule:
                         setting="manage()",
                     )
         connection = PooledConnection(pool, self._closed_error)
-        # The lease goes back to the pool if the proxy is collected unclosed.
-        lease = pool.checkout(
-            lambda: (self._module.connect(*args, **kwargs), None),
-            weakref.ref(connection, holder_collected),
-        )
+        try:
+            # The lease goes back to the pool if the proxy is collected unclosed.
+            lease = pool.checkout(
+                lambda: (self._module.connect(*args, **kwargs), None),
+                weakref.ref(connection, holder_collected),
+            )
+        except PoolRetired:  # dispose() while this waited: the new pool for these arguments
+            return self._checkout(key, args, kwargs)
         object.__setattr__(connection, "_pooled", lease)
         object.__setattr__(connection, "_connection", lease.connection)
         return connection
@@ -210,7 +213,11 @@ class PooledConnection:
             return
         object.__setattr__(self, "_pooled", None)
         object.__setattr__(self, "_connection", None)
-        self._pool.checkin(pooled, discard=None, idle=False)
+        try:
+            self._pool.checkin(pooled, discard=None, idle=False)
+        except BaseException:  # interrupted before the checkin claimed it: close it
+            self._pool.checkin(pooled, discard="interrupted", idle=False)
+            raise
 
 
 def _closed_error(module: ModuleType) -> type[Exception]:

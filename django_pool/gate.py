@@ -15,6 +15,13 @@ gate sits in front of it and decides who gets what:
   the whole wait, however long (psycopg_pool's ``WaitingClient`` is the model).
 
 Invariant: while anybody waits, no connection is idle and no permit is free.
+
+Interrupts (an exception raised by a signal handler, KeyboardInterrupt or
+Celery's soft time limit, or gevent.Timeout) can land at any function call.
+So each hand-over here is written as steps that run no Python code between
+them (``del`` of an entry, attribute stores), and a taker receives what it
+got in its *hand* (a list) before anything can interrupt it: whoever is cut
+short knows what it holds and gives it back (``DatabasePool``).
 """
 
 from __future__ import annotations
@@ -28,7 +35,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .lease import Lease
 
-__all__ = ["FairGate"]
+__all__ = ["PERMIT", "FairGate"]
+
+#: What a hand holds after taking a permit rather than an idle lease: the
+#: right to open one connection.
+PERMIT = "permit"
 
 
 class _Ticket:
@@ -88,64 +99,82 @@ class FairGate:
         ``search_path``) is true only of the connection it used last.
         """
         loan = lease.last_loan
-        if loan is None or loan.holder is not holder or not self._parked.pop(lease, False):
+        if loan is None or loan.holder is not holder:
+            return False
+        try:
+            del self._parked[lease]  # the claim: one step, no lock
+        except KeyError:
             return False
         if lease.last_loan is loan:
             return True
         # Taken, lent and parked again by another holder between the test and
-        # the pop: not a take-back. Back where it was, or to the oldest waiter.
+        # the claim (free-threaded Python only: with a GIL nothing runs in
+        # between): not a take-back. Back where it was, or to the oldest waiter.
         with self._lock:
             self._pass_on(lease)
         return False
 
-    def try_take(self) -> tuple[bool, Lease | None]:
-        """Without waiting: ``(True, lease)`` for an idle lease, ``(True, None)`` for a permit.
+    def try_take(self, hand: list[Lease | str]) -> bool:
+        """Without waiting, put an idle lease or a :data:`PERMIT` into *hand*; False: neither."""
+        with self._lock:
+            return self._take_locked(hand)
 
-        ``(False, None)`` when there is neither.
+    def trade(self, hand: list[Lease | str]) -> None:
+        """Trade the :data:`PERMIT` in *hand* for an idle lease, if one is parked.
+
+        For a checkout whose lease turned out dead: reusing another beats
+        opening one. Nobody waits while a lease is parked, so nobody is passed.
         """
         with self._lock:
-            return self._take_locked()
+            if self._line:  # (never with a lease parked; but a freed permit is theirs)
+                return
+            lease = self._pop_idle()
+            if lease is not None:
+                hand[0] = lease
+                self._free += 1
 
-    def _take_locked(self) -> tuple[bool, Lease | None]:
+    def _take_locked(self, hand: list[Lease | str]) -> bool:
         if self._parked and not self._line:
-            pop = self._idle.pop if self._lifo else self._idle.popleft
-            while self._idle:
-                lease = pop()
-                lease.queued = False
-                if self._parked.pop(lease, False):
-                    return True, lease
+            lease = self._pop_idle()
+            if lease is not None:
+                hand.append(lease)
+                return True
         if self._free and not self._line:
             self._free -= 1
-            return True, None
-        return False, None
+            hand.append(PERMIT)
+            return True
+        return False
 
     def take(
-        self, deadline: float, between_slices: Callable[[], None], slice_s: float = 1.0
-    ) -> tuple[bool, Lease | None]:
-        """Take an idle lease or a permit, waiting in line until *deadline* (monotonic).
+        self,
+        deadline: float,
+        between_slices: Callable[[], None],
+        hand: list[Lease | str],
+        slice_s: float = 1.0,
+    ) -> bool:
+        """Put an idle lease or a permit into *hand*, waiting in line until *deadline* (monotonic).
 
-        Return what :meth:`try_take` returns; ``(False, None)`` on timeout.
+        Return False on timeout.
         *between_slices* runs every *slice_s* seconds of waiting (housekeeping:
         it may return connections, which then serve the line) without the
         waiter losing its place.
         """
-        with self._lock:
-            got, lease = self._take_locked()
-            if got:
-                return got, lease
-            ticket = _Ticket()
-            self._line.append(ticket)
+        ticket = _Ticket()
         try:
+            with self._lock:
+                if self._take_locked(hand):
+                    return True
+                self._line.append(ticket)
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining > 0 and ticket.signal.acquire(timeout=min(remaining, slice_s)):
-                    return True, ticket.lease
+                    break
                 with self._lock:
                     if ticket.served:  # served between the timeout and here
-                        return True, ticket.lease
+                        break
                     if remaining <= slice_s:
                         self._line.remove(ticket)
-                        return False, None
+                        return False
                 between_slices()
         except BaseException:
             # Interrupted while waiting (KeyboardInterrupt, gevent.Timeout, a
@@ -153,12 +182,15 @@ class FairGate:
             # handed over meanwhile, or the next return would serve nobody.
             self._leave(ticket)
             raise
+        # Served: from here the hand says what this waiter holds.
+        hand.append(PERMIT if ticket.lease is None else ticket.lease)
+        return True
 
     def _leave(self, ticket: _Ticket) -> None:
         with self._lock:
             if ticket.served:
                 self._pass_on(ticket.lease)
-            else:
+            elif ticket in self._line:  # (not yet in line, or out after a timeout)
                 self._line.remove(ticket)
 
     # ##### Returning #####
@@ -179,8 +211,21 @@ class FairGate:
             self._park(lease)
             return True
 
+    def _pop_idle(self) -> Lease | None:
+        # The next parked lease in lending order, taken out; None if none is.
+        idle, end = self._idle, -1 if self._lifo else 0
+        while idle:
+            lease = idle[end]
+            del idle[end]
+            lease.queued = False
+            if lease in self._parked:  # else taken back since it was listed
+                del self._parked[lease]
+                return lease
+        return None
+
     def _park(self, lease: Lease) -> None:
         self._parked[lease] = True
+        lease.gives += 1  # with the store above: nothing can run in between
         if not lease.queued:
             lease.queued = True
             self._idle.append(lease)
@@ -209,8 +254,14 @@ class FairGate:
             self._park(lease)
 
     def _serve(self, lease: Lease | None) -> None:
-        ticket = self._line.popleft()
+        # The hand-over runs no Python code until the waiter is served:
+        # an interrupt cannot leave a ticket out of line and unserved.
+        line = self._line
+        ticket = line[0]
+        del line[0]
         ticket.lease = lease
+        if lease is not None:
+            lease.gives += 1
         ticket.served = True
         ticket.signal.release()
 

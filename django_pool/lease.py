@@ -154,6 +154,7 @@ class Lease:
         "connection",
         "disconnected",
         "fairy",
+        "gives",
         "loan",
         "last_loan",
         "logged",
@@ -186,3 +187,6 @@ class Lease:
         self.disconnected = False
         #: The loan already reported as held too long.
         self.warned: Loan | None = None
+        #: How many times the gate took it from a checkin (parked, or handed
+        #: to a waiter): a checkin cut short sees whether it got that far.
+        self.gives = 0

@@ -50,12 +50,22 @@ from . import lease as lease_module
 from .config import PoolOptions
 from .driver import Driver
 from .errors import PoolTimeout
-from .gate import FairGate
+from .gate import PERMIT, FairGate
 from .lease import ConnectionState, Lease, Loan
 from .owners import current_owner
 from .stats import PoolStats
 
-__all__ = ["STATE", "DatabasePool"]
+__all__ = ["STATE", "DatabasePool", "PoolRetired"]
+
+
+class PoolRetired(Exception):
+    """A checkout waited in line on a pool that was retired meanwhile: ask the new one.
+
+    Raised instead of opening a connection for a retired pool (after
+    ``dispose()``, a settings change, a test database teardown): the caller
+    looks the pool up again.
+    """
+
 
 logger = logging.getLogger(__name__)
 
@@ -184,29 +194,34 @@ class DatabasePool:
         gate = self._gate
         if gate is None or not gate.take_back(lease, holder):
             return False
-        now = time.monotonic()
-        if not self._lendable(lease, now):
-            return False
-        loan = lease.last_loan  # the gate checked it is holder's
-        if (
-            loan is not None
-            and loan.ident == threading.get_ident()
-            and not self.options.leak_threshold
-            and not signals.connection_checked_out.receivers
-        ):
-            # _lend(), inline for the most common checkout (the call costs
-            # about 900 instructions, 0.5 % of a request): same holder, same
-            # thread (the loan is reused), nothing to report, no wait.
-            lease.disconnected = False
-            lease.since = now
-            self._lent[loan] = lease
-            lease.loan = loan
-            self.stats.checked_out(0.0)
-            lease.logged = logger.isEnabledFor(logging.DEBUG)
-            if lease.logged:
-                logger.debug("database %r: checkout (%d in use)", self.alias, self.stats.in_use)
-        else:
-            self._lend(lease, holder, now, now)
+        # Claimed: from here an interrupt must not lose it (_drop).
+        try:
+            now = time.monotonic()
+            if not self._lendable(lease, now):
+                return False
+            loan = lease.last_loan  # the gate checked it is holder's
+            if (
+                loan is not None
+                and loan.ident == threading.get_ident()
+                and not self.options.leak_threshold
+                and not signals.connection_checked_out.receivers
+            ):
+                # _lend(), inline for the most common checkout (the call costs
+                # about 900 instructions, 0.5 % of a request): same holder, same
+                # thread (the loan is reused), nothing to report, no wait.
+                lease.disconnected = False
+                lease.since = now
+                self._lent[loan] = lease
+                lease.loan = loan
+                self.stats.checked_out(0.0)
+                lease.logged = logger.isEnabledFor(logging.DEBUG)
+                if lease.logged:
+                    logger.debug("database %r: checkout (%d in use)", self.alias, self.stats.in_use)
+            else:
+                self._lend(lease, holder, now, now)
+        except BaseException:
+            self._drop([lease])
+            raise
         return True
 
     def checkout(self, creator: Creator, holder: Any) -> Lease:
@@ -227,34 +242,72 @@ class DatabasePool:
     def _checkout(self, creator: Creator, holder: Any) -> Lease:
         started = time.monotonic()
         deadline = started + self.options.timeout
-        while True:
-            lease, fresh = self._take(creator, deadline)
-            now = time.monotonic()
-            if not fresh and not self._lendable(lease, now):
-                continue
-            self._lend(lease, holder, started, now)
-            return lease
-
-    def _take(self, creator: Creator, deadline: float) -> tuple[Lease, bool]:
-        # An idle lease, or a new one: (lease, whether its connection is new).
         gate = self._gate
-        if gate is None:
-            return self._open_lease(creator, deadline)
-        got, lease = gate.try_take()
-        if not got:
-            self._housekeeping()
-            got, lease = gate.take(deadline, self._housekeeping)
-            if not got:
-                self._timed_out()
-        if lease is not None:
-            return lease, False
+        # What this checkout holds: an idle lease, a permit, or the lease it
+        # opened with that permit. Cut short anywhere, it is given back (_drop).
+        hand: list[Any] = []
         try:
-            return self._open_lease(creator, deadline)
+            if gate is None:  # no idle connections of ours: SQLAlchemy's pool decides
+                while True:
+                    if self.retired:
+                        raise PoolRetired(self.alias)
+                    lease, fresh = self._open_lease(creator, deadline, hand)
+                    now = time.monotonic()
+                    if fresh or self._lendable(lease, now):
+                        break
+                    hand.clear()
+            else:
+                if not gate.try_take(hand):
+                    self._housekeeping()
+                    if not gate.take(deadline, self._housekeeping, hand):
+                        self._timed_out()
+                while True:
+                    lease, fresh = hand[0], False
+                    if lease is PERMIT:
+                        if self.retired:  # a waiter served after dispose(): not here
+                            raise PoolRetired(self.alias)
+                        lease, fresh = self._open_lease(creator, deadline, hand)
+                    now = time.monotonic()
+                    if fresh or self._lendable(lease, now, keep_permit=True):
+                        break
+                    # Closed, its permit kept: this checkout takes another idle
+                    # one, else opens the replacement itself, keeping its place
+                    # (a stale connection after a disconnect is no reason to go
+                    # to the back of the line).
+                    hand[0] = PERMIT
+                    gate.trade(hand)
+            self._lend(lease, holder, started, now)
         except BaseException:
-            gate.release()
+            self._drop(hand)
             raise
+        return lease
 
-    def _open_lease(self, creator: Creator, deadline: float) -> tuple[Lease, bool]:
+    def _drop(self, hand: list[Any]) -> None:
+        # A checkout cut short (an error, an interrupt): close the lease it
+        # held, lent or not, and free its permit. Nobody else can reach it.
+        if not hand:
+            return
+        gate = self._gate
+        held = hand[0]
+        if held is PERMIT:
+            if gate is not None:
+                gate.release()
+            return
+        lease: Lease = held
+        loan = lease.loan
+        if loan is not None:  # lent to the checkout that failed: nobody will return it
+            self._lent.pop(loan, None)
+            lease.loan = None
+        with self._lock:
+            open_ = lease in self._leases
+        if open_:
+            self._end(lease, "interrupted")
+        elif gate is not None:
+            gate.release()  # closed by _lendable, which kept its permit for this checkout
+
+    def _open_lease(self, creator: Creator, deadline: float, hand: list[Any]) -> tuple[Lease, bool]:
+        # Open a connection (with the permit in *hand*, if any) and put its
+        # lease into *hand* in the permit's place.
         if self.options.pool_class == "static":
             self._refuse_sharing()
         local = self._local
@@ -287,10 +340,19 @@ class DatabasePool:
             ) from None
         finally:
             local.creator = local.params = None
-        lease = Lease(self, fairy, fairy.info[STATE])
-        with self._lock:
-            self._leases.add(lease)
-        return lease, local.opened
+        opened = local.opened
+        try:
+            lease = Lease(self, fairy, fairy.info[STATE])
+            with self._lock:
+                self._leases.add(lease)
+        except BaseException:
+            fairy.invalidate()  # interrupted: nobody has it yet
+            raise
+        if hand:
+            hand[0] = lease
+        else:
+            hand.append(lease)
+        return lease, opened
 
     def _refuse_sharing(self) -> None:
         # StaticPool hands the same DB-API connection to every thread: one
@@ -332,11 +394,12 @@ class DatabasePool:
         if lease.logged:
             logger.debug("database %r: checkout (%d in use)", self.alias, self.stats.in_use)
 
-    def _lendable(self, lease: Lease, now: float) -> bool:
+    def _lendable(self, lease: Lease, now: float, *, keep_permit: bool = False) -> bool:
         """Return whether a reused lease nobody else can reach may be lent; if not, close it.
 
         Also closed when a check is cut short (a ping interrupted by
-        KeyboardInterrupt or gevent.Timeout), and the exception goes on.
+        KeyboardInterrupt or gevent.Timeout), and the exception goes on. With
+        *keep_permit*, its permit stays with the caller, to open another.
         """
         state = lease.state
         try:
@@ -359,11 +422,11 @@ class DatabasePool:
             else:
                 return True
         except BaseException:
-            self._end(lease, "interrupted")
+            self._end(lease, "interrupted", release=not keep_permit)
             raise
         if reason is None:
             return True
-        self._end(lease, reason)
+        self._end(lease, reason, release=not keep_permit)
         return False
 
     def _pinged(self, lease: Lease, reason: str) -> str | None:
@@ -399,12 +462,37 @@ class DatabasePool:
         a round trip. *reset_session*, if given, undoes session state; it
         returns False when it cannot (then the connection is closed).
         """
-        # Claimed by one atomic pop, no lock: housekeeping claims a lease of
+        # Claimed by one atomic step, no lock: housekeeping claims a lease of
         # a holder that is gone the same way, and only one of them wins.
         loan = lease.loan
-        if loan is None or self._lent.pop(loan, None) is None:
+        if loan is None:
+            return
+        try:
+            del self._lent[loan]
+        except KeyError:
             return  # taken back by housekeeping already
         lease.loan = None
+        gives = lease.gives
+        try:
+            self._checkin(lease, loan, discard, idle, reset_session)
+        except BaseException:
+            # Cut short (a signal handler's exception, gevent.Timeout): unless
+            # the gate has it already, nobody can reach it any more.
+            if lease.gives == gives:
+                with self._lock:
+                    open_ = lease in self._leases
+                if open_:
+                    self._end(lease, "interrupted")
+            raise
+
+    def _checkin(
+        self,
+        lease: Lease,
+        loan: Loan,
+        discard: str | None,
+        idle: bool,
+        reset_session: Callable[[Any], bool] | None,
+    ) -> None:
         if lease_module.collected != self._collected_seen:
             self.reclaim_from_the_gone()
         now = time.monotonic()
@@ -459,17 +547,22 @@ class DatabasePool:
             logger.debug("database %r: checkin after %.3f s", self.alias, held)
         return held
 
-    def _end(self, lease: Lease, reason: str | None) -> None:
-        """Close *lease*'s connection and free its place; *reason* is why (None: overflow)."""
+    def _end(self, lease: Lease, reason: str | None, *, release: bool = True) -> None:
+        """Close *lease*'s connection and free its place; *reason* is why (None: overflow).
+
+        Without *release*, its permit stays with the caller (a checkout that
+        opens a replacement).
+        """
         if reason is not None:
             logger.debug("database %r: closing a connection: %s", self.alias, reason)
             self.stats.invalidated(reason)
             if signals.connection_discarded.receivers:
                 signals.send_discarded(self, lease.connection, reason)
-        with self._lock:
-            self._leases.discard(lease)
         gate = self._gate
         try:
+            # First in the try: once it is out of the leases, the permit is freed.
+            with self._lock:
+                self._leases.discard(lease)
             if gate is not None and lease.queued:
                 gate.forget(lease)  # listed idle still, by a take-back
             for close in (lease.fairy.invalidate, lease.fairy.close):
@@ -480,7 +573,7 @@ class DatabasePool:
                 except Exception as err:  # noqa: BLE001 - a dead connection may refuse
                     logger.debug("database %r: closing: %s", self.alias, type(err).__name__)
         finally:
-            if gate is not None:
+            if gate is not None and release:
                 gate.release()
 
     def _reset(self, lease: Lease, reset_session) -> bool:
@@ -545,17 +638,22 @@ class DatabasePool:
             loan = lease.loan
             if loan is None or not loan.holder_gone():
                 continue
-            # One reclaimer per lease, and never a later loan: the pop is of
-            # this loan, and only one pop of it succeeds.
-            if self._lent.pop(loan, None) is None:
+            # One reclaimer per lease, and never a later loan: the claim is of
+            # this loan, and only one claim of it succeeds.
+            try:
+                del self._lent[loan]
+            except KeyError:
                 continue
-            logger.warning(
-                "database %r: thread %r ended without returning its connection; closing it",
-                self.alias,
-                loan.thread.name,
-            )
-            held = self._returned(lease, loan, time.monotonic())
-            self._end(lease, "thread ended")
+            lease.loan = None
+            try:
+                logger.warning(
+                    "database %r: thread %r ended without returning its connection; closing it",
+                    self.alias,
+                    loan.thread.name,
+                )
+                held = self._returned(lease, loan, time.monotonic())
+            finally:
+                self._end(lease, "thread ended")  # whatever interrupts the report
             if signals.connection_checked_in.receivers:
                 signals.send_checked_in(self, None, held)
 

@@ -36,7 +36,7 @@ from . import registry
 from .config import GLOBAL_SETTINGS, PoolOptions
 from .driver import Driver
 from .lease import Lease, holder_collected
-from .pool import DatabasePool
+from .pool import DatabasePool, PoolRetired
 from .release import ReleaseWhenIdleMixin, check_vendor
 from .rules import raise_settings_problem
 
@@ -273,7 +273,10 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
             lease is not None and lease.pool is pool and pool.take_back(lease, self._pool_ref)
         )
         if lease is None or not taken_back:
-            lease = pool.checkout(self._open_connection, self._pool_ref)
+            try:
+                lease = pool.checkout(self._open_connection, self._pool_ref)
+            except PoolRetired:  # retired while this waited in its line
+                return self.connect()  # the lookup finds the pool that replaced it
         self._pool_lease = lease
         self._pool_holding = True
         if pool.options.release == "transaction":
@@ -467,12 +470,19 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         self._pool_holding = False
         self._pool_checkout = None  # untrack_checkout(), inline: every return runs it
         pool = lease.pool
-        if lease.disconnected:
-            pool.mark_stale()
-            discard = "disconnect"
-        idle = self.autocommit and not self.in_atomic_block
-        reset = self._session_reset(lease) if pool.options.reset_session else None
-        pool.checkin(lease, discard, idle, reset)  # positional: cheaper on Python 3.12
+        try:
+            if lease.disconnected:
+                pool.mark_stale()
+                discard = "disconnect"
+            idle = self.autocommit and not self.in_atomic_block
+            reset = self._session_reset(lease) if pool.options.reset_session else None
+            pool.checkin(lease, discard, idle, reset)  # positional: cheaper on Python 3.12
+        except BaseException:
+            # Interrupted (a signal handler's exception) before the checkin
+            # claimed it: this wrapper lets go of it, so close it now. (After
+            # the claim, the checkin saw to it, and this finds nothing to do.)
+            pool.checkin(lease, "interrupted", False)
+            raise
 
     def _session_reset(self, lease: Lease) -> Callable[[Any], bool] | None:
         hook = lease.pool.options.reset_session

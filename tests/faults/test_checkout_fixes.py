@@ -203,19 +203,19 @@ def test_mysql_reset_session_uses_the_credentials_django_connected_with(
 
 
 def test_a_waiter_interrupted_in_line_gives_its_place_back():
-    from django_pool.gate import FairGate
+    from django_pool.gate import PERMIT, FairGate
 
     gate = FairGate(1, keep_idle=1)
-    assert gate.try_take() == (True, None)
+    assert gate.try_take(hand := []) and hand == [PERMIT]
 
     def housekeeping():
         raise KeyboardInterrupt  # or gevent.Timeout: anything, while waiting
 
     with pytest.raises(KeyboardInterrupt):
-        gate.take(time.monotonic() + 5, housekeeping, slice_s=0.01)
+        gate.take(time.monotonic() + 5, housekeeping, [], slice_s=0.01)
     assert gate.waiting == 0  # no ticket left to swallow the next return
     gate.release()
-    assert gate.try_take() == (True, None)
+    assert gate.try_take(hand := []) and hand == [PERMIT]
 
 
 def test_a_checkin_interrupted_while_cleaning_loses_nothing(vendor, configure_pool):
@@ -271,3 +271,85 @@ def test_ended_leases_leave_the_idle_list(vendor, configure_pool):
         time.sleep(0.02)  # past recycle: replaced at the next checkout
     [pool] = django_pool.registry.pools(vendor)
     assert len(pool._gate._idle) <= 1
+
+
+# Found in the review of the interrupt-safe checkout path, each failing before its fix.
+
+
+def _wait_until(condition, what, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.001)
+
+
+class _Holder(threading.Thread):
+    """A request that takes a connection, notes when it got it, and holds it until told."""
+
+    def __init__(self, alias, name, served):
+        super().__init__(name=name)
+        self.alias, self.served, self.done = alias, served, threading.Event()
+
+    def run(self):
+        try:
+            connections[self.alias].ensure_connection()
+            self.served.append(self.name)
+            self.done.wait(10)
+        finally:
+            connections.close_all()
+
+
+def test_a_waiter_handed_a_stale_connection_keeps_its_place(vendor, configure_pool):
+    # After a disconnect the oldest waiter was handed a connection opened
+    # before it, closed it, gave the freed place to the next waiter and went
+    # to the back of the line: the oldest requests were the ones to time out.
+    configure_pool(vendor, pool_size=2, max_overflow=0, timeout=10)
+    served: list[str] = []
+    holders = [_Holder(vendor, f"H{i}", served) for i in (1, 2)]
+    for holder in holders:
+        holder.start()
+    _wait_until(lambda: len(served) == 2, "both connections to be lent")
+    [pool] = django_pool.registry.pools(vendor)
+    waiters = []
+    for i, name in enumerate(("W1", "W2", "W3")):
+        waiter = _Holder(vendor, name, served)
+        waiter.start()
+        waiters.append(waiter)
+        _wait_until(lambda i=i: pool._gate.waiting == i + 1, f"{name} in line")
+    pool.mark_stale()  # as a disconnect does: both lent connections are now too old
+    holders[0].done.set()  # its clean but stale connection goes to W1
+    _wait_until(lambda: len(served) == 3, "a waiter to be served")
+    holders[1].done.set()
+    _wait_until(lambda: len(served) == 4, "a second waiter to be served")
+    waiters[0].done.set()
+    _wait_until(lambda: len(served) == 5, "the last waiter to be served")
+    for thread in holders + waiters:
+        thread.done.set()
+        thread.join()
+    assert served[2:] == ["W1", "W2", "W3"]
+
+
+def test_a_waiter_on_a_retired_pool_is_served_by_its_successor(vendor, configure_pool):
+    # dispose() while a request waits: the returned connection's place must
+    # not open a connection for the retired pool (beyond the process's bound,
+    # and on a test database about to be dropped), but send the waiter to the
+    # pool that replaced it.
+    configure_pool(vendor, pool_size=1, max_overflow=0, timeout=10)
+    served: list[str] = []
+    holder = _Holder(vendor, "H", served)
+    holder.start()
+    _wait_until(lambda: served == ["H"], "the connection to be lent")
+    [retired] = django_pool.registry.pools(vendor)
+    waiter = _Holder(vendor, "W", served)
+    waiter.start()
+    _wait_until(lambda: retired._gate.waiting == 1, "W in line")
+    django_pool.dispose(vendor)
+    holder.done.set()
+    _wait_until(lambda: served == ["H", "W"], "W to be served")
+    [successor] = django_pool.registry.pools(vendor)
+    assert successor is not retired
+    assert retired.status()["connections_num"] == 1  # H's only
+    assert successor.status()["in_use"] == 1  # W's
+    waiter.done.set()
+    for thread in (holder, waiter):
+        thread.join()

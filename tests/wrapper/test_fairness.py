@@ -8,7 +8,7 @@ import pytest
 from django.db import connections
 
 import django_pool
-from django_pool.gate import FairGate
+from django_pool.gate import PERMIT, FairGate
 from tests.helpers import session_id
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
@@ -28,8 +28,9 @@ def gate_waiter(gate, order, name, slice_s=1.0, slices=None):
         if slices is not None:
             slices.append(name)
 
-    got, lease = gate.take(time.monotonic() + 10, between_slices, slice_s=slice_s)
-    assert got and lease is None  # a permit
+    hand = []
+    assert gate.take(time.monotonic() + 10, between_slices, hand, slice_s=slice_s)
+    assert hand == [PERMIT]
     order.append(name)
     gate.release()
 
@@ -39,7 +40,7 @@ def test_gate_serves_waiters_in_arrival_order(slice_s):
     # With 0.01 s slices each waiter runs its housekeeping many times while
     # it waits: it must keep its place in line all the same.
     gate = FairGate(1, keep_idle=1)
-    assert gate.try_take() == (True, None)
+    assert gate.try_take(hand := []) and hand == [PERMIT]
     order, slices = [], []
     threads = []
     for i, name in enumerate("abcde"):
@@ -57,11 +58,11 @@ def test_gate_serves_waiters_in_arrival_order(slice_s):
 
 def test_gate_times_out_and_forgets_the_waiter():
     gate = FairGate(1, keep_idle=1)
-    assert gate.try_take() == (True, None)
-    assert gate.take(time.monotonic() + 0.05, lambda: None, slice_s=0.01) == (False, None)
+    assert gate.try_take(hand := []) and hand == [PERMIT]
+    assert gate.take(time.monotonic() + 0.05, lambda: None, [], slice_s=0.01) is False
     assert gate.waiting == 0
     gate.release()
-    assert gate.try_take() == (True, None)  # the permit was not lost
+    assert gate.try_take(hand := []) and hand == [PERMIT]  # the permit was not lost
 
 
 def test_waiters_keep_their_place_across_slices(vendor, configure_pool):
@@ -119,6 +120,7 @@ class _Lease:
 
     def __init__(self, holder):
         self.queued = False
+        self.gives = 0
         self.last_loan = type("Loan", (), {"holder": holder})()
 
 
