@@ -474,31 +474,11 @@ class DatabasePool:
         lease.loan = None
         gives = lease.gives
         try:
-            self._checkin(lease, loan, discard, idle, reset_session)
-        except BaseException:
-            # Cut short (a signal handler's exception, gevent.Timeout): unless
-            # the gate has it already, nobody can reach it any more.
-            if lease.gives == gives:
-                with self._lock:
-                    open_ = lease in self._leases
-                if open_:
-                    self._end(lease, "interrupted")
-            raise
-
-    def _checkin(
-        self,
-        lease: Lease,
-        loan: Loan,
-        discard: str | None,
-        idle: bool,
-        reset_session: Callable[[Any], bool] | None,
-    ) -> None:
-        if lease_module.collected != self._collected_seen:
-            self.reclaim_from_the_gone()
-        now = time.monotonic()
-        held = self._returned(lease, loan, now)
-        reason = discard
-        try:
+            if lease_module.collected != self._collected_seen:
+                self.reclaim_from_the_gone()
+            now = time.monotonic()
+            held = self._returned(lease, loan, now)
+            reason = discard
             if discard is not None:
                 pass  # the caller's reason stands
             elif self.retired:
@@ -516,26 +496,33 @@ class DatabasePool:
                     reason = "could not be cleaned"
                 elif reset_session is not None and not self._reset(lease, reset_session):
                     reason = "session not reset"
+            if reason is not None:
+                self._end(lease, reason)
+            else:
+                lease.state.returned = now
+            if signals.connection_checked_in.receivers:
+                signals.send_checked_in(self, None if reason else lease.connection, held)
+            if reason is not None:
+                return
+            gate = self._gate
+            if gate is None:
+                # One lease per checkout: the connection goes back to SQLAlchemy.
+                with self._lock:
+                    self._leases.discard(lease)
+                lease.fairy.close()
+            elif not gate.give_back(lease):
+                self._end(lease, None)  # pool_size connections are idle already
         except BaseException:
-            # Interrupted while cleaning: nobody can reach this lease any more.
-            self._end(lease, "interrupted")
+            # Cut short (a signal handler's exception, gevent.Timeout, a ping
+            # or a rollback interrupted): unless the gate has it already,
+            # nobody can reach it any more. (One body, not a helper: a call
+            # per checkin costs about 900 instructions on Python 3.12.)
+            if lease.gives == gives:
+                with self._lock:
+                    open_ = lease in self._leases
+                if open_:
+                    self._end(lease, "interrupted")
             raise
-        if reason is not None:
-            self._end(lease, reason)
-        else:
-            lease.state.returned = now
-        if signals.connection_checked_in.receivers:
-            signals.send_checked_in(self, None if reason else lease.connection, held)
-        if reason is not None:
-            return
-        gate = self._gate
-        if gate is None:
-            # One lease per checkout: the connection goes back to SQLAlchemy.
-            with self._lock:
-                self._leases.discard(lease)
-            lease.fairy.close()
-        elif not gate.give_back(lease):
-            self._end(lease, None)  # pool_size connections are idle already
 
     def _returned(self, lease: Lease, loan: Loan, now: float) -> float:
         held = now - lease.since

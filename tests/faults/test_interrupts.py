@@ -36,7 +36,6 @@ TAKE_BACK_AND_CHECKIN = [
     DatabasePool._lendable,
     PoolStats.checked_out,
     DatabasePool.checkin,
-    DatabasePool._checkin,
     DatabasePool._returned,
     PoolStats.checked_in,
     FairGate.give_back,

@@ -33,11 +33,15 @@ def every_log_line():
     old_level = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
-    for name in ("sqlalchemy", "sqlalchemy.pool", "django_pool", "django.db"):
+    names = ("sqlalchemy", "sqlalchemy.pool", "django_pool", "django.db")
+    old_levels = {name: logging.getLogger(name).level for name in names}
+    for name in names:
         logging.getLogger(name).setLevel(logging.DEBUG)
     yield handler.lines
     root.removeHandler(handler)
     root.setLevel(old_level)
+    for name, level in old_levels.items():  # DEBUG left on would log every later checkout
+        logging.getLogger(name).setLevel(level)
 
 
 def test_password_never_appears(configure_pool, every_log_line):
