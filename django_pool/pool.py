@@ -364,8 +364,8 @@ class DatabasePool:
                 raise ImproperlyConfigured(
                     f"{self.setting}['pool_class'] is 'static', "
                     f"which shares one connection, and {loan.thread.name!r} holds it "
-                    f"while {current_owner().name!r} asks for it. Use 'queue' (or "
-                    "'singleton_thread' for one connection per thread)."
+                    f"while {current_owner().name!r} asks for it. Use 'queue', which gives "
+                    "each thread a connection of its own while it holds one."
                 )
 
     def _lend(self, lease: Lease, holder: Any, started: float, now: float) -> None:
