@@ -213,10 +213,12 @@ class PooledConnection:
             return
         object.__setattr__(self, "_pooled", None)
         object.__setattr__(self, "_connection", None)
+        loan = pooled.loan
         try:
             self._pool.checkin(pooled, discard=None, idle=False)
         except BaseException:  # interrupted before the checkin claimed it: close it
-            self._pool.checkin(pooled, discard="interrupted", idle=False)
+            if loan is not None and pooled.loan is loan:
+                self._pool.checkin(pooled, discard="interrupted", idle=False)
             raise
 
 

@@ -302,7 +302,7 @@ class DatabasePool:
             open_ = lease in self._leases
         if open_:
             self._end(lease, "interrupted")
-        elif gate is not None:
+        elif gate is not None and lease.permit_kept:
             gate.release()  # closed by _lendable, which kept its permit for this checkout
 
     def _open_lease(self, creator: Creator, deadline: float, hand: list[Any]) -> tuple[Lease, bool]:
@@ -341,12 +341,17 @@ class DatabasePool:
         finally:
             local.creator = local.params = None
         opened = local.opened
+        lease: Lease | None = None
         try:
             lease = Lease(self, fairy, fairy.info[STATE])
             with self._lock:
                 self._leases.add(lease)
         except BaseException:
-            fairy.invalidate()  # interrupted: nobody has it yet
+            # Interrupted: nobody has it yet (the permit is the caller's to free).
+            if lease is not None:
+                with self._lock:
+                    self._leases.discard(lease)
+            fairy.invalidate()
             raise
         if hand:
             hand[0] = lease
@@ -547,7 +552,9 @@ class DatabasePool:
                 signals.send_discarded(self, lease.connection, reason)
         gate = self._gate
         try:
-            # First in the try: once it is out of the leases, the permit is freed.
+            # First in the try: once it is out of the leases, its permit is
+            # freed below, or (marked first) left to the caller.
+            lease.permit_kept = not release
             with self._lock:
                 self._leases.discard(lease)
             if gate is not None and lease.queued:

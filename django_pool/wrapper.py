@@ -470,6 +470,7 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         self._pool_holding = False
         self._pool_checkout = None  # untrack_checkout(), inline: every return runs it
         pool = lease.pool
+        loan = lease.loan
         try:
             if lease.disconnected:
                 pool.mark_stale()
@@ -480,8 +481,10 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         except BaseException:
             # Interrupted (a signal handler's exception) before the checkin
             # claimed it: this wrapper lets go of it, so close it now. (After
-            # the claim, the checkin saw to it, and this finds nothing to do.)
-            pool.checkin(lease, "interrupted", False)
+            # the claim, the checkin saw to it: the lease is no longer lent
+            # on this loan, perhaps lent again to somebody else.)
+            if loan is not None and lease.loan is loan:
+                pool.checkin(lease, "interrupted", False)
             raise
 
     def _session_reset(self, lease: Lease) -> Callable[[Any], bool] | None:

@@ -201,3 +201,15 @@ def test_an_interrupt_while_handing_over_to_a_waiter(vendor, configure_pool):
     assert hook.fired
     assert not isinstance(served[0], BaseException), served[0]
     assert_whole(vendor, 1)
+
+
+def test_an_interrupt_inside_the_take_back_check(vendor, configure_pool):
+    # Inside _lendable, which closes the connection it was checking and frees
+    # its place: the take-back must not free that place a second time.
+    configure_pool(vendor, pool_size=2, max_overflow=0, timeout=2)
+    request(vendor)
+    [pool] = django_pool.registry.pools(vendor)
+    hook = InterruptOnce(type(pool.driver).is_closed)  # the first check of a take-back
+    interrupted_request(vendor, hook)
+    assert hook.fired
+    assert_whole(vendor, 2)
