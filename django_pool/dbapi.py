@@ -211,10 +211,10 @@ class PooledConnection:
         if self._holders > 1:
             object.__setattr__(self, "_holders", self._holders - 1)
             return
-        object.__setattr__(self, "_pooled", None)
-        object.__setattr__(self, "_connection", None)
         loan = pooled.loan
         try:
+            object.__setattr__(self, "_pooled", None)
+            object.__setattr__(self, "_connection", None)
             self._pool.checkin(pooled, discard=None, idle=False)
         except BaseException:  # interrupted before the checkin claimed it: close it
             if loan is not None and pooled.loan is loan:

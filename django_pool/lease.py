@@ -158,7 +158,7 @@ class Lease:
         "loan",
         "last_loan",
         "logged",
-        "permit_kept",
+        "freed",
         "pool",
         "queued",
         "since",
@@ -191,6 +191,6 @@ class Lease:
         #: How many times the gate took it from a checkin (parked, or handed
         #: to a waiter): a checkin cut short sees whether it got that far.
         self.gives = 0
-        #: Closed with its permit left to the checkout that closed it (which
-        #: opens another with it, or frees it if it is cut short).
-        self.permit_kept = False
+        #: Its permit is back with the gate (set by the gate, in the same step).
+        #: A lease closed without it has left its permit to its closer.
+        self.freed = False

@@ -235,8 +235,15 @@ class DatabasePool:
         if lease_module.collected != self._collected_seen:
             self.reclaim_from_the_gone()
         if self._one_at_a_time is not None:
-            with self._one_at_a_time:
-                return self._checkout(creator, holder)
+            lease = None
+            try:
+                with self._one_at_a_time:
+                    lease = self._checkout(creator, holder)
+            except BaseException:
+                if lease is not None:  # lent, then interrupted leaving the lock
+                    self.checkin(lease, "interrupted", False)
+                raise
+            return lease
         return self._checkout(creator, holder)
 
     def _checkout(self, creator: Creator, holder: Any) -> Lease:
@@ -302,8 +309,10 @@ class DatabasePool:
             open_ = lease in self._leases
         if open_:
             self._end(lease, "interrupted")
-        elif gate is not None and lease.permit_kept:
-            gate.release()  # closed by _lendable, which kept its permit for this checkout
+        elif gate is not None:
+            gate.release(
+                lease
+            )  # unless freed: closed by _lendable, its permit kept for this checkout
 
     def _open_lease(self, creator: Creator, deadline: float, hand: list[Any]) -> tuple[Lease, bool]:
         # Open a connection (with the permit in *hand*, if any) and put its
@@ -511,10 +520,11 @@ class DatabasePool:
                 return
             gate = self._gate
             if gate is None:
-                # One lease per checkout: the connection goes back to SQLAlchemy.
+                # One lease per checkout: the connection goes back to SQLAlchemy
+                # (first: interrupted before the discard, the handler ends it).
+                lease.fairy.close()
                 with self._lock:
                     self._leases.discard(lease)
-                lease.fairy.close()
             elif not gate.give_back(lease):
                 self._end(lease, None)  # pool_size connections are idle already
         except BaseException:
@@ -527,6 +537,8 @@ class DatabasePool:
                     open_ = lease in self._leases
                 if open_:
                     self._end(lease, "interrupted")
+                elif self._gate is not None:
+                    self._gate.release(lease)  # closed, but its permit not yet back
             raise
 
     def _returned(self, lease: Lease, loan: Loan, now: float) -> float:
@@ -545,18 +557,17 @@ class DatabasePool:
         Without *release*, its permit stays with the caller (a checkout that
         opens a replacement).
         """
-        if reason is not None:
-            logger.debug("database %r: closing a connection: %s", self.alias, reason)
-            self.stats.invalidated(reason)
-            if signals.connection_discarded.receivers:
-                signals.send_discarded(self, lease.connection, reason)
         gate = self._gate
         try:
             # First in the try: once it is out of the leases, its permit is
-            # freed below, or (marked first) left to the caller.
-            lease.permit_kept = not release
+            # freed below (lease.freed says when), or left to the caller.
             with self._lock:
                 self._leases.discard(lease)
+            if reason is not None:
+                logger.debug("database %r: closing a connection: %s", self.alias, reason)
+                self.stats.invalidated(reason)
+                if signals.connection_discarded.receivers:
+                    signals.send_discarded(self, lease.connection, reason)
             if gate is not None and lease.queued:
                 gate.forget(lease)  # listed idle still, by a take-back
             for close in (lease.fairy.invalidate, lease.fairy.close):
@@ -568,7 +579,7 @@ class DatabasePool:
                     logger.debug("database %r: closing: %s", self.alias, type(err).__name__)
         finally:
             if gate is not None and release:
-                gate.release()
+                gate.release(lease)
 
     def _reset(self, lease: Lease, reset_session) -> bool:
         try:
@@ -646,8 +657,18 @@ class DatabasePool:
                     loan.thread.name,
                 )
                 held = self._returned(lease, loan, time.monotonic())
-            finally:
-                self._end(lease, "thread ended")  # whatever interrupts the report
+                self._end(lease, "thread ended")
+            except BaseException:
+                # Interrupted: still open, the claim goes back for the next
+                # pass; closed, its permit goes back if it has not.
+                with self._lock:
+                    open_ = lease in self._leases
+                if open_:
+                    lease.loan = loan
+                    self._lent[loan] = lease
+                elif self._gate is not None:
+                    self._gate.release(lease)
+                raise
             if signals.connection_checked_in.receivers:
                 signals.send_checked_in(self, None, held)
 

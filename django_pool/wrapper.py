@@ -248,6 +248,10 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
     # ##### Checkout #####
 
     def connect(self) -> None:
+        if self._pool_holding:
+            # A return interrupted (a signal handler's exception) before it
+            # reached the pool: the lease is still lent to this wrapper.
+            self._release_pooled(discard="interrupted")
         # The pool of the last lookup, while it stands: no shaping setting
         # changed (registry.settings_version), not retired, not inside
         # unpooled(), and this alias's settings_dict as it was then.

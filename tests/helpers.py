@@ -252,3 +252,23 @@ class ForeignSessions:
             conn.close()
         for scratch in self._created:
             scratch.drop()
+
+
+def in_a_thread(call: Callable[[], Any]) -> Any:
+    """Run *call* in a thread of its own (with its own connections); return its result or raise."""
+    box: list[Any] = []
+
+    def run() -> None:
+        try:
+            box.append(call())
+        except BaseException as err:  # noqa: BLE001 - re-raised below
+            box.append(err)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if isinstance(box[0], BaseException):
+        raise box[0]
+    return box[0]

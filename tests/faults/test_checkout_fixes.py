@@ -12,7 +12,7 @@ from django.db import connections
 from sqlalchemy.pool import QueuePool
 
 import django_pool
-from tests.helpers import session_id
+from tests.helpers import in_a_thread, session_id
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -36,33 +36,13 @@ def test_a_queuepool_subclass_timing_out_keeps_its_places(vendor, configure_pool
     session_id(vendor)  # holds SQLAlchemy's only connection
     for _ in range(3):  # each timeout used to keep one of the gate's places
         with pytest.raises(django_pool.PoolTimeout):
-            threading_result(lambda: session_id(vendor))
+            in_a_thread(lambda: session_id(vendor))
     connections[vendor].close()
-    assert threading_result(lambda: session_id(vendor)) is not None  # still served
+    assert in_a_thread(lambda: session_id(vendor)) is not None  # still served
     # Nothing is lent: every place is free or held by an idle connection.
     [pool] = django_pool.registry.pools(vendor)
     gate = pool._gate
     assert gate.free + gate.idle == gate.capacity == 2
-
-
-def threading_result(call):
-    """Run *call* in a thread (with its own connections); return its result or raise."""
-    box: list = []
-
-    def run():
-        try:
-            box.append(call())
-        except BaseException as err:  # noqa: BLE001 - re-raised below
-            box.append(err)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if isinstance(box[0], BaseException):
-        raise box[0]
-    return box[0]
 
 
 def test_dispose_takes_back_connections_of_ended_threads(server, configure_pool):
@@ -95,9 +75,9 @@ def test_a_static_pool_refuses_a_second_thread(vendor, configure_pool):
     configure_pool(vendor, pool_class="static")
     session_id(vendor)  # this thread holds the one shared connection
     with pytest.raises(ImproperlyConfigured, match="'static', which shares one connection"):
-        threading_result(lambda: session_id(vendor))
+        in_a_thread(lambda: session_id(vendor))
     connections[vendor].close()
-    assert threading_result(lambda: session_id(vendor)) is not None  # once returned: fine
+    assert in_a_thread(lambda: session_id(vendor)) is not None  # once returned: fine
 
 
 @pytest.mark.parametrize("pool_class", ["static", "assertion"])
@@ -148,12 +128,12 @@ def test_an_assertion_pool_names_the_setting(vendor, configure_pool):
     configure_pool(vendor, pool_class="assertion")
     session_id(vendor)
     with pytest.raises(AssertionError) as info:
-        threading_result(lambda: session_id(vendor))
+        in_a_thread(lambda: session_id(vendor))
     message = str(info.value)
     assert f"settings.DATABASES[{vendor!r}]['POOL']['pool_class'] is 'assertion'" in message
     assert "connection is already checked out" in message  # SQLAlchemy's, with where
     connections[vendor].close()
-    assert threading_result(lambda: session_id(vendor)) is not None
+    assert in_a_thread(lambda: session_id(vendor)) is not None
 
 
 def test_return_connections_discards_a_broken_connection(server, configure_pool):
@@ -228,7 +208,7 @@ def test_a_checkin_interrupted_while_cleaning_loses_nothing(vendor, configure_po
         connections[vendor].close()
     connections.settings[vendor]["POOL"]["reset_session"] = False
     django_pool.dispose(vendor)
-    assert threading_result(lambda: session_id(vendor)) is not None
+    assert in_a_thread(lambda: session_id(vendor)) is not None
 
 
 def test_a_collected_holder_gives_back_without_anyone_waiting(vendor, configure_pool):
@@ -260,7 +240,7 @@ def test_a_borrowed_connection_sets_what_reading_the_parameters_sets(configure_p
             session_id("default")
         return True
 
-    assert threading_result(atomic_in_a_new_thread)
+    assert in_a_thread(atomic_in_a_new_thread)
 
 
 def test_ended_leases_leave_the_idle_list(vendor, configure_pool):

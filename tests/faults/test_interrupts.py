@@ -26,12 +26,14 @@ from django_pool.gate import FairGate
 from django_pool.lease import Lease
 from django_pool.pool import DatabasePool
 from django_pool.stats import PoolStats
-from tests.helpers import session_id
+from django_pool.wrapper import PooledDatabaseWrapperMixin
+from tests.helpers import in_a_thread, session_id
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 # Where a take-back (the connection this thread used last) and its checkin pass.
 TAKE_BACK_AND_CHECKIN = [
+    PooledDatabaseWrapperMixin._release_pooled,
     FairGate.take_back,
     DatabasePool._lendable,
     PoolStats.checked_out,
@@ -55,18 +57,20 @@ class InterruptOnce:
 
     def __init__(self, function=None, c_return=None):
         self.code = function.__code__ if function is not None else None
-        self.c_return = c_return  # (type of the C method's object, method name)
+        # (type of the C method's object, method name), or a test of the method.
+        if isinstance(c_return, tuple):
+            owner, name = c_return
+            c_return = lambda m: m.__name__ == name and type(m.__self__) is owner  # noqa: E731
+        self.c_return = c_return
         self.fired = False
 
     def __call__(self, frame, event, arg):
         if self.fired:
             return
-        if event == "call" and frame.f_code is self.code:
+        entered = event == "call" and frame.f_code is self.code
+        returned = event == "c_return" and self.c_return is not None and hasattr(arg, "__self__")
+        if entered or (returned and self.c_return(arg)):
             self.fire()
-        elif event == "c_return" and self.c_return is not None:
-            owner, name = self.c_return
-            if getattr(arg, "__name__", None) == name and type(arg.__self__) is owner:
-                self.fire()
 
     def fire(self):
         self.fired = True
@@ -92,23 +96,6 @@ def interrupted_request(alias, hook):
     finally:
         sys.setprofile(None)
         connections[alias].close()  # what Django does at the next request's start
-
-
-def in_another_thread(call):
-    box = []
-
-    def run():
-        try:
-            box.append(call())
-        except BaseException as err:  # noqa: BLE001 - shown below
-            box.append(err)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    return box[0]
 
 
 def assert_whole(alias, places):
@@ -146,7 +133,8 @@ def test_an_interrupt_on_the_take_back_path(vendor, configure_pool, where):
     hook = InterruptOnce(where)
     interrupted_request(vendor, hook)
     assert hook.fired
-    assert in_another_thread(lambda: request(vendor)) is not None
+    assert in_a_thread(lambda: request(vendor)) is not None
+    assert request(vendor) is not None  # this thread's next request
     assert_whole(vendor, 2)
 
 
@@ -182,9 +170,7 @@ def test_an_interrupt_while_handing_over_to_a_waiter(vendor, configure_pool):
     session_id(vendor)  # held by this thread
     [pool] = django_pool.registry.pools(vendor)
     served = []
-    waiter = threading.Thread(
-        target=lambda: served.append(in_another_thread(lambda: request(vendor)))
-    )
+    waiter = threading.Thread(target=lambda: served.append(in_a_thread(lambda: request(vendor))))
     waiter.start()
     while pool._gate.waiting == 0:  # the waiter is in line
         threading.Event().wait(0.001)
@@ -199,7 +185,7 @@ def test_an_interrupt_while_handing_over_to_a_waiter(vendor, configure_pool):
         connections[vendor].close()
     waiter.join()
     assert hook.fired
-    assert not isinstance(served[0], BaseException), served[0]
+    assert served and served[0] is not None  # (an error would have ended the thread)
     assert_whole(vendor, 1)
 
 
@@ -213,3 +199,63 @@ def test_an_interrupt_inside_the_take_back_check(vendor, configure_pool):
     interrupted_request(vendor, hook)
     assert hook.fired
     assert_whole(vendor, 2)
+
+
+def test_an_interrupt_as_an_overflow_connection_frees_its_place(vendor, configure_pool):
+    # An overflow connection is closed at its return and its place freed: cut
+    # short as the gate frees it, the place must not be lost.
+    configure_pool(vendor, pool_size=1, max_overflow=1, timeout=2)
+    request_started.send(sender=None)
+    session_id(vendor)  # held here while another request opens the second connection
+    in_a_thread(lambda: request(vendor))  # returned: parked, the one kept idle
+    hook = InterruptOnce(FairGate.release)
+    sys.setprofile(hook)
+    try:
+        request_finished.send(sender=None)  # one idle already: this one is closed
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sys.setprofile(None)
+        connections[vendor].close()
+    assert hook.fired
+    assert_whole(vendor, 2)
+
+
+def test_an_interrupt_leaving_a_one_connection_pool_lock(vendor, configure_pool):
+    # "assertion" and "static" decide checkouts one at a time, under a lock:
+    # cut short as it is let go, the checkout's connection must not stay lent.
+    configure_pool(vendor, pool_class="assertion", timeout=2)
+    request(vendor)
+    [pool] = django_pool.registry.pools(vendor)
+    lock = pool._one_at_a_time
+    hook = InterruptOnce(c_return=lambda m: m.__name__ == "__exit__" and m.__self__ is lock)
+    interrupted_request(vendor, hook)
+    assert hook.fired
+    assert in_a_thread(lambda: request(vendor)) is not None  # not "already checked out"
+
+
+def test_an_interrupt_while_reclaiming_from_an_ended_thread(vendor, configure_pool):
+    # Housekeeping takes back the connection of a thread that ended holding
+    # it; cut short as it closes it, the claim must stay for the next pass.
+    configure_pool(vendor, pool_size=1, max_overflow=0, timeout=2)
+    ended = threading.Thread(target=lambda: session_id(vendor))  # ends holding it
+    ended.start()
+    ended.join()
+    hook = InterruptOnce(DatabasePool._end)  # the reclaim's close, in this checkout's wait
+    interrupted_request(vendor, hook)
+    assert hook.fired
+    assert request(vendor) is not None
+    assert_whole(vendor, 1)
+
+
+def test_an_interrupt_returning_to_a_pool_without_idle_connections(vendor, configure_pool):
+    # pool_class "null": each return closes the connection. Cut short after
+    # the pool forgot it, it was never closed.
+    configure_pool(vendor, pool_class="null", timeout=2)
+    request(vendor)
+    [pool] = django_pool.registry.pools(vendor)
+    leases = pool._leases
+    hook = InterruptOnce(c_return=lambda m: m.__name__ == "discard" and m.__self__ is leases)
+    interrupted_request(vendor, hook)
+    assert hook.fired
+    assert django_pool.get_stats(vendor)[vendor]["open"] == 0  # closed all the same
