@@ -72,6 +72,11 @@ class InterruptOnce:
         if entered or (returned and self.c_return(arg)):
             self.fire()
 
+    @classmethod
+    def after(cls, name, of):
+        """Interrupt once after method *name* of the object *of* returns."""
+        return cls(c_return=lambda method: method.__name__ == name and method.__self__ is of)
+
     def fire(self):
         self.fired = True
         sys.setprofile(None)
@@ -227,8 +232,7 @@ def test_an_interrupt_leaving_a_one_connection_pool_lock(vendor, configure_pool)
     configure_pool(vendor, pool_class="assertion", timeout=2)
     request(vendor)
     [pool] = django_pool.registry.pools(vendor)
-    lock = pool._one_at_a_time
-    hook = InterruptOnce(c_return=lambda m: m.__name__ == "__exit__" and m.__self__ is lock)
+    hook = InterruptOnce.after("__exit__", of=pool._one_at_a_time)
     interrupted_request(vendor, hook)
     assert hook.fired
     assert in_a_thread(lambda: request(vendor)) is not None  # not "already checked out"
@@ -254,8 +258,7 @@ def test_an_interrupt_returning_to_a_pool_without_idle_connections(vendor, confi
     configure_pool(vendor, pool_class="null", timeout=2)
     request(vendor)
     [pool] = django_pool.registry.pools(vendor)
-    leases = pool._leases
-    hook = InterruptOnce(c_return=lambda m: m.__name__ == "discard" and m.__self__ is leases)
+    hook = InterruptOnce.after("discard", of=pool._leases)
     interrupted_request(vendor, hook)
     assert hook.fired
     assert django_pool.get_stats(vendor)[vendor]["open"] == 0  # closed all the same
