@@ -197,7 +197,7 @@ class DatabasePool:
         # Claimed: from here an interrupt must not lose it (_drop).
         try:
             now = time.monotonic()
-            if not self._lendable(lease, now):
+            if not self._lendable(lease, now, False):
                 return False
             loan = lease.last_loan  # the gate checked it is holder's
             if (
@@ -260,7 +260,7 @@ class DatabasePool:
                         raise PoolRetired(self.alias)
                     lease, fresh = self._open_lease(creator, deadline, hand)
                     now = time.monotonic()
-                    if fresh or self._lendable(lease, now):
+                    if fresh or self._lendable(lease, now, False):
                         break
                     hand.clear()
             else:
@@ -275,7 +275,7 @@ class DatabasePool:
                             raise PoolRetired(self.alias)
                         lease, fresh = self._open_lease(creator, deadline, hand)
                     now = time.monotonic()
-                    if fresh or self._lendable(lease, now, keep_permit=True):
+                    if fresh or self._lendable(lease, now, True):
                         break
                     # Closed, its permit kept: this checkout takes another idle
                     # one, else opens the replacement itself, keeping its place
@@ -408,12 +408,14 @@ class DatabasePool:
         if lease.logged:
             logger.debug("database %r: checkout (%d in use)", self.alias, self.stats.in_use)
 
-    def _lendable(self, lease: Lease, now: float, *, keep_permit: bool = False) -> bool:
+    def _lendable(self, lease: Lease, now: float, keep_permit: bool) -> bool:
         """Return whether a reused lease nobody else can reach may be lent; if not, close it.
 
         Also closed when a check is cut short (a ping interrupted by
         KeyboardInterrupt or gevent.Timeout), and the exception goes on. With
         *keep_permit*, its permit stays with the caller, to open another.
+        (Positional, no default: a keyword-only argument keeps Python 3.12 from
+        specializing the call, which costs a few hundred instructions per take-back.)
         """
         state = lease.state
         try:
