@@ -22,6 +22,8 @@ from tests.bench.test_bench_command import (
 slow = pytest.mark.skipif(
     not os.environ.get("DJANGO_POOL_SLOW_TESTS"), reason="slow: make test-slow runs it"
 )
+# Minutes of valgrind per test: the subprocess's own timeout below bounds it.
+pytestmark = pytest.mark.timeout(1900)
 
 
 def instructions(*args, env=None):
