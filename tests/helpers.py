@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -95,6 +96,24 @@ def session_id(alias: str) -> int:
         return cursor.fetchone()[0]
 
 
+def join(thread: threading.Thread, timeout: float = 30) -> None:
+    """Join *thread*, then wait until its OS thread has ended too (Linux; elsewhere, join).
+
+    ``Thread.join()`` returns before the OS thread has run its thread-local
+    destructors, and OpenSSL's (any thread that used hashlib) takes a
+    process-wide lock: a fork in that window leaves the child a lock nobody
+    will release, and the child hangs at its exit. The tests fork right after
+    their threads are joined.
+    """
+    thread.join(timeout)
+    assert not thread.is_alive(), f"{thread.name} still runs after {timeout} s"
+    task = f"/proc/self/task/{thread.native_id}"
+    deadline = time.monotonic() + timeout
+    while os.path.exists(task):
+        assert time.monotonic() < deadline, f"{thread.name}'s OS thread still runs"
+        time.sleep(0.0001)
+
+
 def run_threads(count: int, target: Callable[[int], Any]) -> list[Any]:
     """Run ``target(i)`` in *count* threads at once; return results, re-raise the first error."""
     results: list[Any] = [None] * count
@@ -115,7 +134,7 @@ def run_threads(count: int, target: Callable[[int], Any]) -> list[Any]:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        join(thread)
     if errors:
         raise errors[0]
     return results
@@ -268,7 +287,7 @@ def in_a_thread(call: Callable[[], Any]) -> Any:
 
     thread = threading.Thread(target=run)
     thread.start()
-    thread.join()
+    join(thread)
     if isinstance(box[0], BaseException):
         raise box[0]
     return box[0]

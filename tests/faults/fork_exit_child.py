@@ -19,6 +19,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 from tests.deployment.project.views import session_id  # noqa: E402
+from tests.helpers import join  # noqa: E402
 
 held = session_id()  # checked out by this thread across the fork
 idle: list[int] = []
@@ -31,7 +32,7 @@ def pooled() -> None:
 
 thread = threading.Thread(target=pooled)
 thread.start()
-thread.join()
+join(thread)  # its OS thread gone too: see join()
 
 pid = os.fork()
 if pid == 0:
