@@ -1,10 +1,13 @@
-"""Exceptions raised by django-pool."""
+"""Exceptions raised by django-pool, and the messages of the errors it raises for bad settings."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
 from django.db import OperationalError
 
-__all__ = ["PoolTimeout"]
+__all__ = ["SETTING_VALUE_ERRORS", "PoolTimeout", "settings_refused"]
 
 
 class PoolTimeout(OperationalError):
@@ -17,3 +20,31 @@ class PoolTimeout(OperationalError):
     """
 
     __module__ = "django_pool"
+
+
+#: What a driver (or Django, building its parameters) raises for a setting's
+#: value it cannot use: a wrong type (``PORT="abc"``), an unknown keyword in
+#: OPTIONS, an unknown value (PyMySQL's unknown charset is an AttributeError).
+SETTING_VALUE_ERRORS = (TypeError, ValueError, AttributeError, LookupError)
+
+
+def settings_refused(
+    alias: str, settings_dict: dict[str, Any], driver: str, err: BaseException
+) -> ImproperlyConfigured:
+    """Return the error for *driver* refusing the values of ``DATABASES[alias]`` with *err*.
+
+    The driver's own text is kept (it says which value, most of the time),
+    with the password taken out should it hold it.
+    """
+    text = f"{type(err).__name__}: {err}"
+    password = settings_dict.get("PASSWORD")
+    if isinstance(password, str) and password and password in text:
+        text = text.replace(password, "********")
+    options = settings_dict.get("OPTIONS") or {}
+    named = ", ".join(map(str, options)) if isinstance(options, dict) else ""
+    return ImproperlyConfigured(
+        f"database {alias!r}: {driver} cannot open a connection with the values of "
+        f"settings.DATABASES[{alias!r}] (NAME, USER, HOST, PORT"
+        f"{', OPTIONS: ' + named if named else ''}): {text}. "
+        "A value of the wrong type, or one the driver does not know, is the usual cause."
+    )

@@ -35,6 +35,7 @@ from django.utils.functional import cached_property
 from . import registry
 from .config import GLOBAL_SETTINGS, PoolOptions
 from .driver import Driver
+from .errors import SETTING_VALUE_ERRORS, settings_refused
 from .lease import Lease, holder_collected
 from .pool import DatabasePool, PoolRetired
 from .release import ReleaseWhenIdleMixin, check_vendor
@@ -351,14 +352,26 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
     def _open_connection(self) -> tuple[Any, dict[str, Any]]:
         # The pool's creator: the stock backend opens the physical connection
         # (vendor setup included), with the parameters it reports.
-        params = self.get_connection_params()
         try:
+            params = self.get_connection_params()
             return super().get_new_connection(params), params
         except self.Database.Error as err:
             # Say which database; the driver's text never holds the password.
             raise OperationalError(
                 f"database {self.alias!r}: cannot open a connection: {err}"
             ) from err
+        except ImproperlyConfigured as err:
+            # Django's own (no NAME, an unknown isolation level) does not say
+            # which database.
+            if repr(self.alias) in str(err):
+                raise
+            raise ImproperlyConfigured(f"database {self.alias!r}: {err}") from err
+        except SETTING_VALUE_ERRORS as err:
+            # A value the driver cannot use: no retry can fix it, and the
+            # library's own error would not say which database.
+            driver = getattr(self.Database, "__name__", "the driver").split(".")[0]
+            driver = "mysqlclient" if driver == "MySQLdb" else driver
+            raise settings_refused(self.alias, self.settings_dict, driver, err) from err
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         if not self._pool_connecting:  # unpooled, or a direct call
