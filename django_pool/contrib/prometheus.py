@@ -1,6 +1,6 @@
 """Prometheus metrics for django-pool (``pip install 'django-pool[prometheus]'``).
 
-Register once per process, for example in an ``AppConfig.ready()``::
+Register in an ``AppConfig.ready()`` (a second call with the same registry is harmless)::
 
     from django_pool.contrib.prometheus import register
     register()          # the default registry: what django-prometheus's /metrics serves
@@ -23,6 +23,8 @@ which Prometheus reads as a counter reset. Use one or the other.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
 
 from prometheus_client.core import (
@@ -111,8 +113,23 @@ class DjangoPoolCollector(Collector):
         yield from histograms.values()
 
 
+# The collector registered with each registry: register() twice (two apps'
+# ready(), a test setup) returns it rather than failing on duplicate metrics.
+_registered: weakref.WeakKeyDictionary[CollectorRegistry, DjangoPoolCollector] = (
+    weakref.WeakKeyDictionary()
+)
+_lock = threading.Lock()
+
+
 def register(registry: CollectorRegistry = REGISTRY) -> DjangoPoolCollector:
-    """Register a :class:`DjangoPoolCollector` with *registry*; return it."""
-    collector = DjangoPoolCollector()
-    registry.register(collector)
-    return collector
+    """Register a :class:`DjangoPoolCollector` with *registry* once; return it.
+
+    A second call with the same registry returns the collector of the first.
+    """
+    with _lock:
+        collector = _registered.get(registry)
+        if collector is None:
+            collector = DjangoPoolCollector()
+            registry.register(collector)
+            _registered[registry] = collector
+        return collector

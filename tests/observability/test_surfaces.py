@@ -63,7 +63,9 @@ def test_prometheus_scrape(vendor, configure_pool):
         session_id(vendor)
         connections[vendor].close()
     registry = CollectorRegistry()
-    register(registry)
+    collector = register(registry)
+    # Twice (two apps' ready()): the same collector, no "Duplicated timeseries".
+    assert register(registry) is collector
     text = generate_latest(registry).decode()
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
