@@ -199,30 +199,49 @@ def write_settings(
     return module
 
 
+# One runtests.py run, stock or pooled: the whole gis_tests takes minutes; a hang, for ever.
+RUN_TIMEOUT = 1200
+
+
+def _text(output: str | bytes | None) -> str:
+    if isinstance(output, bytes):
+        return output.decode(errors="replace")
+    return output or ""
+
+
 def run(source: Path, settings: str, apps: list[str], parallel: int) -> tuple[dict, str]:
     """Run runtests.py; return ({test id: outcome}, tail of the output)."""
     # This checkout's django_pool, whatever the environment has installed.
     paths = [str(CACHE), str(source / "tests"), str(Path(__file__).resolve().parents[1])]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "runtests.py",
-            "--settings",
-            settings,
-            "--parallel",
-            str(parallel),
-            "--noinput",
-            "-v",
-            "2",
-            *apps,
-        ],
-        cwd=source / "tests",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-    )
+    command = [
+        sys.executable,
+        "runtests.py",
+        "--settings",
+        settings,
+        "--parallel",
+        str(parallel),
+        "--noinput",
+        "-v",
+        "2",
+        *apps,
+    ]
+    try:
+        result = subprocess.run(
+            command,
+            cwd=source / "tests",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired as err:
+        # A hang: say so, with where it got to, rather than use up CI's time.
+        tail = _text(err.stdout) + _text(err.stderr)
+        raise SystemExit(
+            f"runtests.py {' '.join(apps)} ({settings}) did not finish within "
+            f"{RUN_TIMEOUT} s; the end of its output:\n{tail[-3000:]}"
+        ) from None
     output = result.stdout + result.stderr
     outcomes = {f"{m['path']}": OUTCOMES[m["outcome"]] for m in LINE.finditer(output)}
     return outcomes, output
