@@ -15,6 +15,10 @@ one connection, as always.
 
 from __future__ import annotations
 
+import gc
+import logging
+import threading
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -40,6 +44,8 @@ else:
 
 __all__ = ["ReleaseWhenIdleMixin", "check_vendor"]
 
+logger = logging.getLogger("django_pool.pool")
+
 
 def check_vendor(alias: str, vendor: str, release: str) -> None:
     """Raise ``ImproperlyConfigured`` if *vendor* cannot release per transaction."""
@@ -52,23 +58,74 @@ def check_vendor(alias: str, vendor: str, release: str) -> None:
         )
 
 
+# True while the cyclic garbage collector runs (in whichever thread): a
+# cursor it frees was not dropped by its own code, which may be anywhere.
+_collecting = False
+
+
+def _gc_phase(phase: str, info: dict[str, Any]) -> None:
+    global _collecting
+    _collecting = phase == "start"
+
+
+gc.callbacks.append(_gc_phase)
+
+
 class _Checkout:
     """The driver cursors still open on one checkout of one wrapper."""
 
-    __slots__ = ("cursors",)
+    __slots__ = ("cursors", "wrapper")
 
-    def __init__(self) -> None:
+    def __init__(self, wrapper: Any) -> None:
         # Driver cursors, not Django's wrappers: packages that wrap cursors
         # (django-debug-toolbar's SQL panel) build a second wrapper around the
-        # same driver cursor and drop the first one unclosed.
-        self.cursors: set[int] = set()
+        # same driver cursor and drop the first one unclosed. id -> a weak
+        # reference, to notice a cursor dropped without close() (None: the
+        # driver's cursors cannot be weakly referenced).
+        self.cursors: dict[int, weakref.ref[Any] | None] = {}
+        self.wrapper = weakref.ref(wrapper)
+
+    def add(self, cursor: Any) -> None:
+        """Count *cursor* as open until it is closed or garbage collected."""
+        try:
+            ref: weakref.ref[Any] | None = weakref.ref(cursor, self._collected)
+        except TypeError:
+            ref = None
+        self.cursors[id(cursor)] = ref
+
+    def _collected(self, ref: weakref.ref[Any]) -> None:
+        # A cursor dropped without close() (``cursor = connection.cursor()``
+        # in a helper that returns its rows): it holds the session no more.
+        for key, held in list(self.cursors.items()):
+            if held is ref:
+                del self.cursors[key]
+        wrapper = self.wrapper()
+        # Give the connection back now if this runs where the cursor's own
+        # code dropped it: its thread, not the cyclic collector, which can run
+        # inside any code (ours included). Else the next statement's end does.
+        if (
+            wrapper is None
+            or _collecting
+            or self.cursors
+            or wrapper._thread_ident != threading.get_ident()
+        ):
+            return
+        try:
+            wrapper.release_if_idle(self)
+        except Exception as err:  # noqa: BLE001 - a weakref callback cannot raise
+            logger.warning(
+                "database %r: could not give back the connection of a garbage-collected cursor: %s",
+                wrapper.alias,
+                err,
+            )
 
 
 class _CountedCursor(_CursorBase):
     """Mixed into Django's cursor wrapper: its driver cursor counts as open until closed.
 
-    The constructor keeps Django's signature ``(cursor, db)``: packages
-    subclass ``type(cursor)`` and call it so.
+    Or until garbage collected: a cursor dropped without ``close()`` holds
+    the session no more. The constructor keeps Django's signature
+    ``(cursor, db)``: packages subclass ``type(cursor)`` and call it so.
     """
 
     def __init__(self, cursor: Any, db: Any) -> None:
@@ -76,7 +133,7 @@ class _CountedCursor(_CursorBase):
         checkout = db._pool_checkout
         self._pool_counted: _Checkout | None = checkout
         if checkout is not None:
-            checkout.cursors.add(id(cursor))
+            checkout.add(cursor)
 
     def close(self) -> None:
         try:
@@ -84,7 +141,7 @@ class _CountedCursor(_CursorBase):
         finally:
             checkout, self._pool_counted = self._pool_counted, None
             if checkout is not None:  # closing twice counts once
-                checkout.cursors.discard(id(self.cursor))
+                checkout.cursors.pop(id(self.cursor), None)
                 db: Any = self.db  # the pooled wrapper
                 db.release_if_idle(checkout)
 
@@ -121,7 +178,7 @@ class ReleaseWhenIdleMixin(_WrapperBase):
 
     def track_checkout(self) -> None:
         """Start counting this checkout's cursors (the pool releases per transaction)."""
-        self._pool_checkout = _Checkout()
+        self._pool_checkout = _Checkout(self)
 
     def untrack_checkout(self) -> None:
         """Stop counting: the connection went back (cursors still open no longer count)."""

@@ -6,6 +6,7 @@ mode the connection goes back as soon as no cursor, no atomic() block and no
 open transaction need the same session.
 """
 
+import gc
 import threading
 
 import pytest
@@ -78,6 +79,41 @@ def test_an_open_cursor_holds_the_connection(server_vendor, configure_pool):
         assert session_id(alias) == held
     assert connection.connection is None
     assert stats(alias)["in_use"] == 0
+
+
+def fetch_one(alias, sql):
+    """Raw SQL as much code still writes it: the cursor is never closed."""
+    cursor = connections[alias].cursor()
+    cursor.execute(sql)
+    return cursor.fetchone()
+
+
+def test_a_cursor_dropped_unclosed_holds_the_connection_no_more(server_vendor, configure_pool):
+    alias = server_vendor
+    configure_pool(alias, pool_size=1, max_overflow=0, timeout=0.2, release="transaction")
+    assert fetch_one(alias, "SELECT 1") == (1,)
+    # Its cursor is gone with the helper's frame: the connection went back then.
+    assert connections[alias].connection is None
+    assert stats(alias)["in_use"] == 0
+    assert other_thread_gets_a_connection(alias)
+
+
+def test_a_cursor_the_garbage_collector_frees_frees_the_next_statement(
+    server_vendor, configure_pool
+):
+    alias = server_vendor
+    configure_pool(alias, pool_size=1, max_overflow=0, timeout=0.2, release="transaction")
+    connection = connections[alias]
+    cycle = {"cursor": connection.cursor()}
+    cycle["self"] = cycle  # freed by the cyclic collector only, which may run anywhere
+    cycle["cursor"].execute("SELECT 1")
+    del cycle
+    gc.collect()
+    # Not given back from inside the collector; but it no longer counts as
+    # open, so the next statement's end gives the connection back.
+    assert Item.objects.using(alias).count() == 0
+    assert connection.connection is None
+    assert other_thread_gets_a_connection(alias)
 
 
 def test_iterating_a_queryset_holds_the_connection_to_the_end(server_vendor, configure_pool):
