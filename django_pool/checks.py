@@ -228,13 +228,25 @@ def check_server(app_configs=None, databases=None, **kwargs: Any) -> list[checks
             )
         wait_timeout = server.get("wait_timeout")
         if wait_timeout and (options.recycle is None or options.recycle >= wait_timeout):
+            hint = (
+                f"Set settings.DATABASES[{alias!r}]['POOL']['recycle'] below "
+                f"{wait_timeout}, or turn on pre_ping."
+            )
+            legacy = getattr(settings, "DATABASE_WAIT_TIMEOUT", None)
+            pool = connection.settings_dict.get("POOL")
+            own = isinstance(pool, dict) and any("recycle" in str(key).lower() for key in pool)
+            if legacy is not None and not own:  # the recycle is the legacy setting's
+                hint = (
+                    f"settings.DATABASE_WAIT_TIMEOUT is {legacy!r} and recycle is 90 % of it: "
+                    f"set it to the server's wait_timeout ({wait_timeout}), or {hint[0].lower()}"
+                    f"{hint[1:]}"
+                )
             warnings.append(
                 checks.Warning(
                     f"Database {alias!r}: POOL['recycle'] is {options.recycle!r}, not below "
                     f"the server's wait_timeout ({wait_timeout} s): idle connections can "
                     'be dropped by the server ("MySQL server has gone away").',
-                    hint=f"Set settings.DATABASES[{alias!r}]['POOL']['recycle'] below "
-                    f"{wait_timeout}, or turn on pre_ping.",
+                    hint=hint,
                     id="django_pool.W002",
                 )
             )

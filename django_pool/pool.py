@@ -719,7 +719,7 @@ class DatabasePool:
         message = (
             f"database {self.alias!r}: no connection became free within "
             f"{self.options.timeout:g} s (pool_size={s.get('pool_size')}, "
-            f"in use={s['in_use']}, waiting={s['waiting']}, overflow={s.get('overflow')} of "
+            f"in use={s['in_use']}, others waiting={s['waiting']}, overflow={s.get('overflow')} of "
             f"max_overflow={s.get('max_overflow')}). Raise {setting}['pool_size'], "
             f"['max_overflow'] or ['timeout'], or return connections sooner."
         )

@@ -5,6 +5,7 @@ import json
 import pytest
 from django.core.management import call_command
 from django.db import connections
+from django.test import override_settings
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -154,3 +155,8 @@ def test_server_checks_fire_and_stay_quiet(server_vendor, configure_pool):
     if connections[server_vendor].vendor == "mysql":
         configure_pool(server_vendor, recycle=None)
         assert [w.id for w in check_server(databases=[server_vendor])] == ["django_pool.W002"]
+        # The recycle from the MySQL recipe's setting: the hint names that setting.
+        configure_pool(server_vendor)
+        with override_settings(DATABASE_WAIT_TIMEOUT=10**6):
+            [warning] = check_server(databases=[server_vendor])
+        assert "settings.DATABASE_WAIT_TIMEOUT is 1000000" in warning.hint

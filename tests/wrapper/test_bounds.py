@@ -68,7 +68,7 @@ def test_an_exhausted_pool_raises_pooltimeout_naming_the_numbers(vendor, configu
     message = str(error)
     assert f"database {vendor!r}" in message
     assert "within 0.2 s" in message
-    assert "pool_size=1, in use=1, waiting=0, overflow=0 of max_overflow=0" in message
+    assert "pool_size=1, in use=1, others waiting=0, overflow=0 of max_overflow=0" in message
     assert f"settings.DATABASES[{vendor!r}]['POOL']['pool_size']" in message
     assert type(error).__module__ == "django_pool"
     assert django_pool.get_stats(vendor)[vendor]["timeouts_num"] == 1
