@@ -71,7 +71,9 @@ def settings_problems(alias: str, *, conn_max_age: Any, native_pool: bool) -> li
 
 
 def problems_in(alias: str, settings_dict: Mapping[str, Any]) -> list[SettingsProblem]:
-    """Return :func:`settings_problems` for a ``DATABASES`` entry."""
+    """Return :func:`settings_problems` for a ``DATABASES`` entry (none if ``"POOL": False``)."""
+    if settings_dict.get("POOL") is False:
+        return []  # not pooled: Django's rules only
     options = settings_dict.get("OPTIONS") or {}
     return settings_problems(
         alias,

@@ -183,10 +183,39 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         with unpooled(), super()._nodb_cursor() as cursor:
             yield cursor
 
+    @contextmanager
+    def temporary_connection(self):
+        # Django reads the server's version and variables through this
+        # (MySQL's mysql_server_data, PostgreSQL's pg_version), model checks
+        # included. While django-pool refuses this database's settings, that
+        # reading opens its own connection: manage.py check and migrate then
+        # report the settings (E001-E003) instead of a traceback, and the
+        # first real use still raises.
+        if self.connection is None and self._pool_refused():
+            with unpooled(), super().temporary_connection() as cursor:
+                yield cursor
+        else:
+            with super().temporary_connection() as cursor:
+                yield cursor
+
+    def _pool_refused(self) -> bool:
+        # Whether a checkout would raise ImproperlyConfigured for the settings.
+        if not self.is_pooled():
+            return False
+        try:
+            self.check_settings()
+            options = PoolOptions.from_settings(self.alias, self.settings_dict)
+            check_vendor(self.alias, self.vendor, options.release)
+        except ImproperlyConfigured:
+            return True
+        return False
+
     # ##### Settings #####
 
     def check_settings(self) -> None:
         super().check_settings()
+        if _unpooled.get() or self.settings_dict.get("POOL") is False:
+            return  # not pooled: Django's rules only
         configured = self._configured
         raise_settings_problem(
             self.alias, conn_max_age=configured.max_age, native_pool=configured.native_pool

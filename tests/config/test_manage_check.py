@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.settings import MYSQL, PG
+
 ROOT = Path(__file__).resolve().parents[2]
+SERVERS = {"postgresql": PG, "mysql": MYSQL}
 
 CASES = [
     ('"POOL": {"pool_sise": 3}', "django_pool.E003", "Did you mean 'pool_size'?"),
@@ -27,20 +30,30 @@ CASES = [
 ]
 
 
-def check(tmp_path, extra: str, engine: str = "django_pool.backends.sqlite3"):
+def check(
+    tmp_path, extra: str, engine: str = "django_pool.backends.sqlite3", *, server=None, command=()
+):
+    """Run ``django check`` (or *command*) on a project whose default database has *extra*.
+
+    *server*: a server's settings (tests/settings.py), for its address.
+    """
+    where = f'"NAME": "{tmp_path / "db.sqlite3"}"'
+    if server is not None:
+        engine = server["ENGINE"]
+        address = {k: server[k] for k in ("USER", "PASSWORD", "HOST", "PORT")}
+        system_db = "postgres" if "postgresql" in engine else "mysql"
+        where = f'"NAME": "{system_db}", **{address!r}'
     (tmp_path / "check_settings.py").write_text(
         textwrap.dedent(
             f"""
             SECRET_KEY = "x"
             INSTALLED_APPS = ["django_pool", "django.contrib.auth", "django.contrib.contenttypes"]
-            DATABASES = {{"default": {{
-                "ENGINE": "{engine}", "NAME": "{tmp_path / "db.sqlite3"}", {extra}
-            }}}}
+            DATABASES = {{"default": {{"ENGINE": "{engine}", {where}, {extra}}}}}
             """
         )
     )
     return subprocess.run(
-        [sys.executable, "-m", "django", "check"],
+        [sys.executable, "-m", "django", *(command or ["check"])],
         capture_output=True,
         text=True,
         timeout=120,
@@ -61,6 +74,21 @@ def test_each_mistake_is_a_check_error(tmp_path, extra, code, text):
     assert text in result.stderr
 
 
+@pytest.mark.parametrize(
+    "command", [["check", "--database", "default"], ["migrate"]], ids=["check-database", "migrate"]
+)
+@pytest.mark.parametrize(("extra", "code", "text"), [CASES[0], CASES[5]], ids=["E003", "E001"])
+def test_checks_that_ask_the_server_wait(tmp_path, server_vendor, command, extra, code, text):
+    # Django's checks of models and database ask the backend, and Django's
+    # MySQL backend connects to read the server's version: that connection
+    # raised the settings error as a traceback, before E001-E003 were shown.
+    result = check(tmp_path, extra, server=SERVERS[server_vendor], command=command)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert f"({code}) settings.DATABASES['default']" in result.stderr
+    assert text in result.stderr
+
+
 def test_activation_through_installed_apps_reports_it_too(tmp_path):
     result = check(tmp_path, '"POOL": {"pool_sise": 3}', engine="django.db.backends.sqlite3")
     assert "Traceback" not in result.stderr, result.stderr
@@ -73,9 +101,9 @@ def test_a_valid_pool_passes(tmp_path):
     assert "System check identified no issues" in result.stdout
 
 
-def test_the_first_connection_still_refuses_a_bad_pool(tmp_path):
-    check(tmp_path, '"POOL": {"pool_sise": 3}')  # writes the settings
-    result = subprocess.run(
+def first_connection(tmp_path):
+    """Open the default database's first connection, with the settings check() wrote."""
+    return subprocess.run(
         [
             sys.executable,
             "-c",
@@ -91,6 +119,18 @@ def test_the_first_connection_still_refuses_a_bad_pool(tmp_path):
             "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}",
         },
     )
+
+
+def test_pool_false_follows_djangos_rules(tmp_path):
+    # Not pooled: CONN_MAX_AGE (persistent connections) is Django's business.
+    result = check(tmp_path, '"POOL": False, "CONN_MAX_AGE": 60')
+    assert result.returncode == 0, result.stderr
+    assert first_connection(tmp_path).returncode == 0
+
+
+def test_the_first_connection_still_refuses_a_bad_pool(tmp_path):
+    check(tmp_path, '"POOL": {"pool_sise": 3}')  # writes the settings
+    result = first_connection(tmp_path)
     assert result.returncode == 1
     assert "ImproperlyConfigured: settings.DATABASES['default']['POOL'] has an unknown" in (
         result.stderr
