@@ -135,7 +135,9 @@ def test_timeout_bounds_connect_retries_with_any_pool_class(server_vendor, djang
     django_pool.dispose("unpooled")
 
 
-@pytest.mark.parametrize("mistake", ["unknown database", "unknown user", "impossible option"])
+@pytest.mark.parametrize(
+    "mistake", ["unknown database", "unknown user", "unknown user 1698", "impossible option"]
+)
 def test_connect_errors_waiting_cannot_fix_fail_at_once(server_vendor, django_db_blocker, mistake):
     # Waiting for a failover cannot fix these: no retry, whatever the timeout.
     # (A wrong password: tests/deployment_pg, on a server that asks for one.)
@@ -149,6 +151,9 @@ def test_connect_errors_waiting_cannot_fix_fail_at_once(server_vendor, django_db
             mysqlclient = connections[server_vendor].Database.__name__ == "MySQLdb"
             extra = {"charset": "nonesuch"} if mysqlclient else {"init_command": "SELEC 1"}
         settings["OPTIONS"] = {**settings.get("OPTIONS", {}), **extra}
+    elif mysql and mistake == "unknown user 1698":
+        # MariaDB answers some unknown names, without a password, with 1698.
+        settings["USER"] = "django_pool_nouser"
     elif mysql:
         settings["USER"] = "django_pool_no_such_user"  # 1045 access denied
     else:

@@ -25,12 +25,12 @@ Database: Any = base.Database  # type: ignore[attr-defined]
 _DISCONNECT_CODES = frozenset({2006, 2013, 2014, 2045, 2055, 4031, 1927, 1053})
 
 
-# Errors at connect that no wait can fix: 1044 access denied to the database,
-# 1045 access denied (wrong user or password), 1049 unknown database.
-# Access denied (1044, 1045), unknown database (1049), and client settings no
-# wait can fix: an unknown charset (2019), an authentication method the
+# Errors at connect that no wait can fix: access denied to the database
+# (1044), access denied (1045 wrong user or password; 1698 without a password,
+# MariaDB's answer for some unknown users), unknown database (1049), and
+# client settings: an unknown charset (2019), an authentication method the
 # client lacks (1251, 2059).
-_PERMANENT_CONNECT_CODES = frozenset({1044, 1045, 1049, 1251, 2019, 2059})
+_PERMANENT_CONNECT_CODES = frozenset({1044, 1045, 1049, 1251, 1698, 2019, 2059})
 
 
 def _account(params: dict[str, Any]) -> tuple[str, str, str]:
