@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
-from .targets import database_settings, describe_url, variants
+from .targets import database_settings, describe_url, require_driver, variants
 
 __all__ = ["add_arguments", "run"]
 
@@ -154,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     with contextlib.ExitStack() as cleanup:
         target = _target(args, cleanup)
+        require_driver(target["vendor"])
         chosen = _chosen(args, target)
         if args.instructions:
             from .instructions import run_instructions

@@ -17,6 +17,8 @@ import os
 import sys
 from typing import Any
 
+from .targets import require_driver
+
 #: Dumps per workload: (warm-up, N1 run, collect, N2 run); the N runs are the 2nd and 4th.
 DUMPS_PER_WORKLOAD = 4
 
@@ -42,6 +44,7 @@ def _settle(alias: str) -> None:
 def main() -> int:
     """Run the requests the parent asked for; print how many marks were made."""
     spec = json.loads(os.environ["DJANGO_POOL_BENCH_CHILD"])
+    require_driver(spec["settings"]["ENGINE"].rsplit(".", 1)[-1])  # mysql, postgresql, ...
     from django.conf import settings
 
     settings.configure(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-__all__ = ["Variant", "database_settings", "describe_url", "variants"]
+__all__ = ["Variant", "database_settings", "describe_url", "require_driver", "variants"]
 
 _SCHEMES = {
     "sqlite": "sqlite3",
@@ -58,6 +59,37 @@ def database_settings(url: str | None, directory: str | None = None) -> dict[str
         "PORT": str(port or ""),
         "OPTIONS": options,
     }
+
+
+def require_driver(vendor: str) -> None:
+    """Make sure Django's backend for *vendor* finds a driver, or exit saying which to install.
+
+    Django's MySQL backend imports ``MySQLdb``: mysqlclient, or PyMySQL
+    installed under that name, as a project with only PyMySQL does.
+    """
+    if vendor == "mysql":
+        try:
+            importlib.import_module("MySQLdb")
+        except ImportError:
+            try:
+                pymysql = importlib.import_module("pymysql")
+            except ImportError:
+                raise SystemExit(
+                    "--database-url mysql://...: no MySQL driver is installed; "
+                    "pip install mysqlclient (or PyMySQL)"
+                ) from None
+            pymysql.install_as_MySQLdb()
+    elif vendor == "postgresql":
+        for driver in ("psycopg", "psycopg2"):
+            try:
+                importlib.import_module(driver)
+                return
+            except ImportError:
+                continue
+        raise SystemExit(
+            "--database-url postgres://...: no PostgreSQL driver is installed; "
+            "pip install 'psycopg[binary]' (or psycopg2)"
+        )
 
 
 def describe_url(target: dict[str, Any]) -> str:

@@ -33,13 +33,13 @@ QUICK = [
 ]
 
 
-def bench(*args):
+def bench(*args, env=None):
     result = subprocess.run(
         [sys.executable, "-m", "django_pool", "bench", *QUICK, *args],
         capture_output=True,
         text=True,
         timeout=300,
-        env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+        env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"} | (env or {}),
     )
     assert result.returncode == 0, result.stderr
     return result
@@ -220,3 +220,26 @@ def test_postgres_url_parameters_reach_libpq():
     assert target["OPTIONS"] == {"sslmode": "disable", "application_name": "b"}
     for variant in variants(target, 2):  # the native pool's OPTIONS keep them too
         assert variant.settings["OPTIONS"]["sslmode"] == "disable", variant.alias
+
+
+@pytest.mark.parametrize("scratch", ["mysql"], indirect=True)
+def test_a_mysql_url_with_only_pymysql_installed(scratch, tmp_path):
+    # A project on PyMySQL has no MySQLdb module of its own: the bench installs
+    # PyMySQL under that name, as the project does, instead of Django's ImportError.
+    (tmp_path / "sitecustomize.py").write_text('import sys\nsys.modules["MySQLdb"] = None\n')
+    alias, database = scratch
+    path = os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
+    result = bench(
+        "--database-url",
+        url(alias, database),
+        "--json",
+        "--workloads",
+        "connect",
+        "--variants",
+        "django_pool",
+        "--threads",
+        "0",
+        env={"PYTHONPATH": path},
+    )
+    data = json.loads(result.stdout)
+    assert data["round_trips"]["django_pool"]["connect"] == 0
