@@ -380,13 +380,14 @@ def _whole(minimum: int):
     return check
 
 
-def _seconds(where: str, value: Any) -> float:
+def _seconds(where: str, value: Any, *, off: str = "") -> float:
+    # *off*: how to say "never" for this setting, added to the message.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ImproperlyConfigured(f"{where} must be a number of seconds, not {value!r}.")
+        raise ImproperlyConfigured(f"{where} must be a number of seconds{off}, not {value!r}.")
     if not (value > 0 and math.isfinite(value)):
         raise ImproperlyConfigured(
             f"{where} is improperly configured to {value!r}. "
-            "Use a finite number of seconds greater than 0."
+            f"Use a finite number of seconds greater than 0{off}."
         )
     return float(value)
 
@@ -395,7 +396,7 @@ def _recycle(where: str, value: Any) -> float | None:
     # SQLAlchemy spells "never" as -1; accept it next to None.
     if value is None or (value == -1 and not isinstance(value, bool)):
         return None
-    return _seconds(where, value)
+    return _seconds(where, value, off=", or None (or -1) for never")
 
 
 def _pool_class(where: str, value: Any) -> str:
@@ -441,7 +442,7 @@ def _reset_on_return(where: str, value: Any) -> ResetOnReturn:
 
 
 def _optional_seconds(where: str, value: Any) -> float | None:
-    return None if value is None else _seconds(where, value)
+    return None if value is None else _seconds(where, value, off=", or None for off")
 
 
 def _fraction(where: str, value: Any) -> float:
