@@ -135,3 +135,24 @@ def test_the_first_connection_still_refuses_a_bad_pool(tmp_path):
     assert "ImproperlyConfigured: settings.DATABASES['default']['POOL'] has an unknown" in (
         result.stderr
     )
+
+
+def test_pool_status_reports_a_bad_pool_like_check(tmp_path):
+    result = check(tmp_path, '"POOL": {"pool_sise": 3}', command=["pool_status"])
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "(django_pool.E003) settings.DATABASES['default']['POOL'] has an unknown" in (
+        result.stderr
+    )
+
+
+def test_pool_status_probe_is_the_processs_first_connection(tmp_path, server_vendor):
+    # Django's checks (on Django 6, of every database) used to open a pooled
+    # connection first: the probe then timed a checkout of it, and the report
+    # showed the command's own process as an application's.
+    result = check(
+        tmp_path, '"POOL": {"pool_size": 2}', server=SERVERS[server_vendor], command=["pool_status"]
+    )
+    assert result.returncode == 0, result.stderr
+    assert "probe     checkout and first query" in result.stdout
+    assert "this process" not in result.stdout

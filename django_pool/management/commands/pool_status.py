@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connections
 
 import django_pool
+from django_pool.checks import check_settings
 from django_pool.config import PoolOptions
 from django_pool.rules import pooled_aliases
 from django_pool.wrapper import PooledDatabaseWrapperMixin
@@ -28,6 +29,10 @@ class Command(BaseCommand):
     """Show each pooled database's pool settings, bound, server view and a probe."""
 
     help = "Show each pooled database's pool: settings, bound, the server's view and a probe."
+    # Django's model checks may connect (MySQL reads the server's version),
+    # and then the probe would time a checkout of that connection: only the
+    # settings are checked, below, and the probe is this process's first.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
@@ -40,18 +45,26 @@ class Command(BaseCommand):
         parser.add_argument("--count", type=int, help="with --watch: stop after this many")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        aliases = [
-            alias
-            for alias in pooled_aliases(
-                connections.settings, [options["database"]] if options["database"] else None
-            )
-            # An in-memory SQLite database keeps its one connection: never pooled.
-            if _is_pooled(connections[alias])
-        ]
+        errors = [e for e in check_settings() if e.is_serious()]
+        if errors:  # what manage.py check would print (E001-E003)
+            raise CommandError("\n".join(map(str, errors)))
+        engines = pooled_aliases(
+            connections.settings, [options["database"]] if options["database"] else None
+        )
+        # An in-memory SQLite database keeps its one connection: never pooled.
+        aliases = [alias for alias in engines if _is_pooled(connections[alias])]
         if options["database"] and not aliases:
             raise CommandError(f"Database {options['database']!r} is not pooled by django-pool.")
         if not aliases:
-            raise CommandError("No database uses a django_pool ENGINE.")
+            raise CommandError(
+                "No database is pooled by django-pool: "
+                + (
+                    f"{', '.join(map(repr, engines))} use(s) a django_pool ENGINE, but an "
+                    'in-memory SQLite database or "POOL": False is never pooled.'
+                    if engines
+                    else "none uses a django_pool ENGINE."
+                )
+            )
         # Clear the screen between refreshes on a terminal only, not into a pipe.
         clear = options["watch"] and not options["json"] and self.stdout.isatty()
         shown = 0
