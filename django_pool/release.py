@@ -68,9 +68,6 @@ def _gc_phase(phase: str, info: dict[str, Any]) -> None:
     _collecting = phase == "start"
 
 
-gc.callbacks.append(_gc_phase)
-
-
 class _Checkout:
     """The driver cursors still open on one checkout of one wrapper."""
 
@@ -178,6 +175,8 @@ class ReleaseWhenIdleMixin(_WrapperBase):
 
     def track_checkout(self) -> None:
         """Start counting this checkout's cursors (the pool releases per transaction)."""
+        if _gc_phase not in gc.callbacks:  # at the first, not at import: every collection calls it
+            gc.callbacks.append(_gc_phase)
         self._pool_checkout = _Checkout(self)
 
     def untrack_checkout(self) -> None:
