@@ -315,6 +315,20 @@ def _sources(alias: str, settings_dict: Mapping[str, Any]) -> list[tuple[str, An
     return sources
 
 
+# The warnings given, per version of the settings: the system checks and the
+# first connection read the same settings, and one warning says it.
+_warned: set[tuple[int, str]] = set()
+
+
+def _warn_once(message: str) -> None:
+    from . import registry  # (registry imports this module)
+
+    seen = (registry.settings_version, message)
+    if seen not in _warned:
+        _warned.add(seen)
+        warnings.warn(message, stacklevel=5)
+
+
 def parse_options(where: str, raw: Any) -> dict[str, Any]:
     """Validate one source's options; return them under their canonical names."""
     if not isinstance(raw, Mapping):
@@ -332,10 +346,7 @@ def parse_options(where: str, raw: Any) -> dict[str, Any]:
             )
         spelled[lowered] = key
         if lowered in _MEANINGLESS:
-            warnings.warn(
-                f"{where}[{key!r}] is ignored by django-pool: {_MEANINGLESS[lowered]}.",
-                stacklevel=4,
-            )
+            _warn_once(f"{where}[{key!r}] is ignored by django-pool: {_MEANINGLESS[lowered]}.")
             continue
         if lowered == "use_lifo":  # SQLAlchemy's spelling of pool_class 'lifo'
             if _flag(f"{where}[{key!r}]", value):

@@ -137,3 +137,19 @@ def test_legacy_errors_name_the_legacy_setting(settings):
     del settings.DATABASE_POOL_ARGS
     with pytest.raises(ImproperlyConfigured, match=r"\['POOL_OPTIONS'\]\['POOL_SIZE'\] is improp"):
         PoolOptions.from_settings("x", {"POOL_OPTIONS": {"POOL_SIZE": 0}})
+
+
+def test_a_meaningless_key_warns_once_per_settings(settings):
+    import warnings
+
+    from django_pool.config import PoolOptions
+
+    settings.DATABASE_POOL_ARGS = {"pool_size": 2, "logging_name": "db"}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):  # the system checks, then the first connection
+            PoolOptions.from_settings("x", {})
+        settings.DATABASE_POOL_ARGS = {"pool_size": 3, "logging_name": "db"}  # changed: again
+        PoolOptions.from_settings("x", {})
+    said = [str(w.message) for w in caught if "'logging_name'] is ignored" in str(w.message)]
+    assert len(said) == 2
