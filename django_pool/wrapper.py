@@ -374,7 +374,14 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
             self.run_and_clear_commit_hooks()
             self.run_commit_hooks_on_set_autocommit_on = False
         if connection_created.receivers:
-            connection_created.send(sender=self.__class__, connection=self)
+            # As in Django's connect(): a receiver's cursor closing (or
+            # collected unclosed) must not give the connection back before
+            # the checkout is done (release="transaction").
+            self._pool_connecting = True
+            try:
+                connection_created.send(sender=self.__class__, connection=self)
+            finally:
+                self._pool_connecting = False
         if self.run_on_commit:
             self.run_on_commit = []
 

@@ -12,6 +12,7 @@ import threading
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import ProgrammingError, connections, transaction
+from django.db.backends.signals import connection_created
 
 import django_pool
 from django_pool import PoolTimeout
@@ -114,6 +115,39 @@ def test_a_cursor_the_garbage_collector_frees_frees_the_next_statement(
     assert Item.objects.using(alias).count() == 0
     assert connection.connection is None
     assert other_thread_gets_a_connection(alias)
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["unclosed", "closed"])
+def test_a_connection_created_receivers_cursor_gives_nothing_back_mid_checkout(
+    server_vendor, configure_pool, closed
+):
+    # A receiver running a statement on each new connection, its cursor left
+    # unclosed (a common idiom) or closed: on a connection the pool had set
+    # up already, the receiver's cursor gave the connection back inside
+    # connect(), and atomic() then ran on no connection (AttributeError).
+    alias = server_vendor
+    configure_pool(alias, pool_size=1, max_overflow=0, timeout=0.2, release="transaction")
+
+    def on_connect(sender, connection, **kwargs):
+        if connection.alias != alias:
+            return
+        if closed:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        else:
+            connection.cursor().execute("SELECT 1")
+
+    connection_created.connect(on_connect)
+    try:
+        assert Item.objects.using(alias).count() == 0  # the first checkout opens it
+        assert connections[alias].connection is None
+        for name in ("a", "b"):  # later checkouts reuse it: atomic() asks for it first
+            with transaction.atomic(using=alias):
+                Item.objects.using(alias).create(name=name)
+        assert connections[alias].connection is None
+    finally:
+        connection_created.disconnect(on_connect)
+    assert sorted(Item.objects.using(alias).values_list("name", flat=True)) == ["a", "b"]
 
 
 def test_iterating_a_queryset_holds_the_connection_to_the_end(server_vendor, configure_pool):
