@@ -7,7 +7,11 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db import OperationalError
 
-__all__ = ["SETTING_VALUE_ERRORS", "PoolTimeout", "settings_refused"]
+__all__ = ["SETTING_VALUE_ERRORS", "PoolTimeout", "raised_in", "settings_refused"]
+
+# Django's backends, whose parameter building converts settings (PORT) and
+# calls the driver (a driver in C, sqlite3's, adds no frame of its own).
+_DJANGO_BACKENDS = ("django.db.backends.", "django.contrib.gis.db.backends.")
 
 
 class PoolTimeout(OperationalError):
@@ -26,6 +30,23 @@ class PoolTimeout(OperationalError):
 #: value it cannot use: a wrong type (``PORT="abc"``), an unknown keyword in
 #: OPTIONS, an unknown value (PyMySQL's unknown charset is an AttributeError).
 SETTING_VALUE_ERRORS = (TypeError, ValueError, AttributeError, LookupError)
+
+
+def raised_in(err: BaseException, driver: str) -> bool:
+    """Return whether *err* was raised by the *driver* package or by Django's backends.
+
+    That is, in the innermost frame of its traceback: where a setting's value
+    was refused, not a bug in code between them.
+    """
+    tb = err.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    module = str(tb.tb_frame.f_globals.get("__name__", ""))
+    if module.startswith(_DJANGO_BACKENDS):
+        return True
+    return bool(driver) and (module == driver or module.startswith(f"{driver}."))
 
 
 def settings_refused(

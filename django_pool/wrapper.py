@@ -35,7 +35,7 @@ from django.utils.functional import cached_property
 from . import registry
 from .config import GLOBAL_SETTINGS, PoolOptions
 from .driver import Driver
-from .errors import SETTING_VALUE_ERRORS, settings_refused
+from .errors import SETTING_VALUE_ERRORS, raised_in, settings_refused
 from .lease import Lease, holder_collected
 from .pool import DatabasePool, PoolRetired
 from .release import ReleaseWhenIdleMixin, check_vendor
@@ -403,10 +403,13 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
                 raise
             raise ImproperlyConfigured(f"database {self.alias!r}: {err}") from err
         except SETTING_VALUE_ERRORS as err:
-            # A value the driver cannot use: no retry can fix it, and the
-            # library's own error would not say which database.
-            driver = getattr(self.Database, "__name__", "the driver").split(".")[0]
-            driver = "mysqlclient" if driver == "MySQLdb" else driver
+            # A value the driver (or Django's parameter building) cannot use:
+            # no retry can fix it, and the library's own error would not say
+            # which database. Raised anywhere else, it is a bug: left alone.
+            module = getattr(self.Database, "__name__", "")
+            if isinstance(err, UnicodeError) or not raised_in(err, module.split(".")[0]):
+                raise
+            driver = "mysqlclient" if module == "MySQLdb" else module.split(".")[0]
             raise settings_refused(self.alias, self.settings_dict, driver, err) from err
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:

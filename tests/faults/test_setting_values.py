@@ -65,3 +65,27 @@ def test_a_value_the_driver_cannot_use(vendor, django_db_blocker):
         assert pool._gate is None or pool._gate.free == pool._gate.capacity
         assert pool.stats.in_use == 0
         django_pool.dispose("mistaken")
+
+
+def test_a_bug_in_a_backends_setup_is_not_called_a_setting(tmp_path, django_db_blocker):
+    # Only what the driver or Django's backends raise is a refused value: a
+    # KeyError in a project's own get_new_connection stays a KeyError.
+    settings = {
+        "ENGINE": "django_pool.backends.pooled.tests.testapp.buggy_backend",
+        "NAME": str(tmp_path / "buggy.sqlite3"),
+        "CONN_MAX_AGE": 0,
+        "CONN_HEALTH_CHECKS": False,
+        "AUTOCOMMIT": True,
+        "ATOMIC_REQUESTS": False,
+        "OPTIONS": {},
+        "TIME_ZONE": None,
+        "USER": "",
+        "PASSWORD": "",
+        "HOST": "",
+        "PORT": "",
+        "TEST": {},
+    }
+    wrapper = load_backend(settings["ENGINE"]).DatabaseWrapper(settings, alias="buggy")
+    with django_db_blocker.unblock(), pytest.raises(KeyError, match="worker"):
+        wrapper.ensure_connection()
+    django_pool.dispose("buggy")
