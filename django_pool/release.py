@@ -58,14 +58,13 @@ def check_vendor(alias: str, vendor: str, release: str) -> None:
         )
 
 
-# True while the cyclic garbage collector runs (in whichever thread): a
-# cursor it frees was not dropped by its own code, which may be anywhere.
-_collecting = False
+# .active: the cyclic garbage collector runs in this thread. A cursor it
+# frees was not dropped by its own code, which may be anywhere (ours included).
+_collecting = threading.local()
 
 
 def _gc_phase(phase: str, info: dict[str, Any]) -> None:
-    global _collecting
-    _collecting = phase == "start"
+    _collecting.active = phase == "start"
 
 
 class _Checkout:
@@ -102,7 +101,7 @@ class _Checkout:
         # inside any code (ours included). Else the next statement's end does.
         if (
             wrapper is None
-            or _collecting
+            or getattr(_collecting, "active", False)
             or self.cursors
             or wrapper._thread_ident != threading.get_ident()
         ):

@@ -117,6 +117,40 @@ def test_a_cursor_the_garbage_collector_frees_frees_the_next_statement(
     assert other_thread_gets_a_connection(alias)
 
 
+def test_a_collection_in_another_thread_does_not_hold_this_threads_connection(
+    server_vendor, configure_pool
+):
+    # Thread A is inside the cyclic collector (a finalizer that waits, with
+    # the GIL released) while this thread drops its cursor in its own code:
+    # only A's collection is A's business.
+    alias = server_vendor
+    configure_pool(alias, pool_size=1, max_overflow=0, timeout=0.2, release="transaction")
+    assert fetch_one(alias, "SELECT 1") == (1,)  # (the collector hook is in place)
+    in_collection, finish = threading.Event(), threading.Event()
+
+    class WaitsWhenCollected:
+        def __del__(self):
+            in_collection.set()
+            finish.wait(10)
+
+    def collect():
+        garbage = WaitsWhenCollected()
+        garbage.cycle = garbage
+        del garbage
+        gc.collect()
+
+    collector = threading.Thread(target=collect)
+    collector.start()
+    try:
+        assert in_collection.wait(10)
+        assert fetch_one(alias, "SELECT 2") == (2,)
+        assert connections[alias].connection is None
+        assert stats(alias)["in_use"] == 0
+    finally:
+        finish.set()
+        collector.join()
+
+
 @pytest.mark.parametrize("closed", [False, True], ids=["unclosed", "closed"])
 def test_a_connection_created_receivers_cursor_gives_nothing_back_mid_checkout(
     server_vendor, configure_pool, closed
