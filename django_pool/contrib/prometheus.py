@@ -124,7 +124,8 @@ _lock = threading.Lock()
 def register(registry: CollectorRegistry = REGISTRY) -> DjangoPoolCollector:
     """Register a :class:`DjangoPoolCollector` with *registry* once; return it.
 
-    A second call with the same registry returns the collector of the first.
+    A second call with the same registry returns the collector of the first
+    (registered again if it was unregistered meanwhile).
     """
     with _lock:
         collector = _registered.get(registry)
@@ -132,4 +133,9 @@ def register(registry: CollectorRegistry = REGISTRY) -> DjangoPoolCollector:
             collector = DjangoPoolCollector()
             registry.register(collector)
             _registered[registry] = collector
+            return collector
+        try:  # again: it may have been unregistered since
+            registry.register(collector)
+        except ValueError:
+            pass  # "Duplicated timeseries": its metrics are served already
         return collector

@@ -67,6 +67,8 @@ def test_prometheus_scrape(vendor, configure_pool):
     collector = register(registry)
     # Twice (two apps' ready()): the same collector, no "Duplicated timeseries".
     assert register(registry) is collector
+    registry.unregister(collector)  # and after an unregister, registered again
+    assert register(registry) is collector
     text = generate_latest(registry).decode()
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
