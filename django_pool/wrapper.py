@@ -199,8 +199,9 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
                 yield cursor
 
     def _pool_refused(self) -> bool:
-        # Whether a checkout would raise ImproperlyConfigured for the settings.
-        if not self.is_pooled():
+        # Whether a checkout would raise ImproperlyConfigured for the settings
+        # (the rules check_settings() applies; OPTIONS["pool"] included).
+        if _unpooled.get() or self.settings_dict.get("POOL") is False:
             return False
         try:
             self.check_settings()

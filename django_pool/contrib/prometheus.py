@@ -23,6 +23,7 @@ which Prometheus reads as a counter reset. Use one or the other.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
 from collections.abc import Iterator
@@ -134,8 +135,8 @@ def register(registry: CollectorRegistry = REGISTRY) -> DjangoPoolCollector:
             registry.register(collector)
             _registered[registry] = collector
             return collector
-        try:  # again: it may have been unregistered since
+        # Again: it may have been unregistered since. "Duplicated timeseries"
+        # (ValueError): its metrics are served already.
+        with contextlib.suppress(ValueError):
             registry.register(collector)
-        except ValueError:
-            pass  # "Duplicated timeseries": its metrics are served already
         return collector

@@ -156,3 +156,10 @@ def test_pool_status_probe_is_the_processs_first_connection(tmp_path, server_ven
     assert result.returncode == 0, result.stderr
     assert "probe     checkout and first query" in result.stdout
     assert "this process" not in result.stdout
+
+
+def test_pool_status_takes_skip_checks_as_before(tmp_path):
+    # Django gives --skip-checks to commands that run the checks: scripts pass it.
+    result = check(tmp_path, '"POOL": {"pool_size": 2}', command=["pool_status", "--skip-checks"])
+    assert result.returncode == 0, result.stderr
+    assert "probe     checkout and first query" in result.stdout

@@ -43,9 +43,13 @@ class Command(BaseCommand):
             "--watch", type=float, metavar="N", help="refresh every N seconds until interrupted"
         )
         parser.add_argument("--count", type=int, help="with --watch: stop after this many")
+        # Django adds it to commands that run the system checks; scripts pass it.
+        parser.add_argument(
+            "--skip-checks", action="store_true", help="skip django-pool's settings checks"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        errors = [e for e in check_settings() if e.is_serious()]
+        errors = [] if options["skip_checks"] else [e for e in check_settings() if e.is_serious()]
         if errors:  # what manage.py check would print (E001-E003)
             raise CommandError("\n".join(map(str, errors)))
         engines = pooled_aliases(
