@@ -289,6 +289,7 @@ def test_with_no_receiver_the_pool_runs_a_handful_of_instructions_more():
     # 3.13 adds a TO_BOOL) per cycle; a function call in their place would
     # show here.
     assert cost["guard_opcodes"] <= 10
-    # A parked connection's checkout+checkin is about 520 opcodes.
-    assert cost["guard_opcodes"] / cost["cycle_opcodes"] < 0.02
+    # A parked connection's checkout+checkin is about 490 (3.13) to 520 opcodes:
+    # the guards are about 2 % of it.
+    assert cost["guard_opcodes"] / cost["cycle_opcodes"] < 0.025
     assert cost["no_receiver_us"] > 0 and cost["noop_receiver_us"] > 0
