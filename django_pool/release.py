@@ -106,6 +106,10 @@ class _Checkout:
             or wrapper._thread_ident != threading.get_ident()
         ):
             return
+        # Nothing raised here reaches the code that dropped the cursor: an
+        # error is logged; an interrupt (KeyboardInterrupt, a soft time
+        # limit) is printed by CPython as ignored, the checkin having kept
+        # the pool whole (it is interrupt-safe), and the program goes on.
         try:
             wrapper.release_if_idle(self)
         except Exception as err:  # noqa: BLE001 - a weakref callback cannot raise
