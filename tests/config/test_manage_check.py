@@ -163,3 +163,10 @@ def test_pool_status_takes_skip_checks_as_before(tmp_path):
     result = check(tmp_path, '"POOL": {"pool_size": 2}', command=["pool_status", "--skip-checks"])
     assert result.returncode == 0, result.stderr
     assert "probe     checkout and first query" in result.stdout
+
+
+def test_pool_status_with_skip_checks_still_names_a_bad_pool(tmp_path):
+    result = check(tmp_path, '"POOL": {"pool_sise": 3}', command=["pool_status", "--skip-checks"])
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "['POOL'] has an unknown option 'pool_sise'" in result.stderr

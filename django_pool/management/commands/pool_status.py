@@ -15,6 +15,7 @@ import json
 import time
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connections
 
@@ -73,7 +74,10 @@ class Command(BaseCommand):
         clear = options["watch"] and not options["json"] and self.stdout.isatty()
         shown = 0
         while True:
-            report = [self.inspect(alias) for alias in aliases]
+            try:
+                report = [self.inspect(alias) for alias in aliases]
+            except ImproperlyConfigured as err:  # with --skip-checks: the same text, one line
+                raise CommandError(str(err)) from None
             if options["json"]:
                 self.stdout.write(json.dumps(report, indent=2, default=str))
             else:
