@@ -216,7 +216,7 @@ class DatabasePool:
                 self.stats.checked_out(0.0)
                 lease.logged = logger.isEnabledFor(logging.DEBUG)
                 if lease.logged:
-                    logger.debug("database %r: checkout (%d in use)", self.alias, self.stats.in_use)
+                    logger.debug("database %r: checkout (%d in use)", self.alias, len(self._lent))
             else:
                 self._lend(lease, holder, now, now)
         except BaseException:
@@ -406,7 +406,7 @@ class DatabasePool:
         # logged, or not, with it.
         lease.logged = logger.isEnabledFor(logging.DEBUG)
         if lease.logged:
-            logger.debug("database %r: checkout (%d in use)", self.alias, self.stats.in_use)
+            logger.debug("database %r: checkout (%d in use)", self.alias, len(self._lent))
 
     def _lendable(self, lease: Lease, now: float, keep_permit: bool) -> bool:
         """Return whether a reused lease nobody else can reach may be lent; if not, close it.
@@ -682,7 +682,9 @@ class DatabasePool:
         With *reset*, counters and distributions start again from zero.
         """
         stats = self.stats
-        open_, in_use = stats.open, stats.in_use
+        # In use: the loans themselves, which each checkout and return claim
+        # in one step; counters could drift when one is cut short between two.
+        open_, in_use = stats.open, len(self._lent)
         gate = self._gate
         status: dict[str, Any] = {
             "alias": self.alias,

@@ -129,6 +129,8 @@ def assert_whole(alias, places):
     gate = pool._gate
     assert gate.free + gate.idle == gate.capacity == places  # nothing lent, nothing lost
     assert len(pool._leases) == gate.idle
+    stats = django_pool.get_stats(alias)[alias]
+    assert (stats["in_use"], stats["open"]) == (0, gate.idle)  # and the stats say so
 
 
 @pytest.mark.parametrize("where", TAKE_BACK_AND_CHECKIN, ids=lambda f: f.__qualname__)

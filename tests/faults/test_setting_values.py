@@ -63,7 +63,7 @@ def test_a_value_the_driver_cannot_use(vendor, django_db_blocker):
         # Nothing held: every place of the pool is free.
         [pool] = django_pool.registry.pools("mistaken")
         assert pool._gate is None or pool._gate.free == pool._gate.capacity
-        assert pool.stats.in_use == 0
+        assert pool.status()["in_use"] == 0
         django_pool.dispose("mistaken")
 
 
