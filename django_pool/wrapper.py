@@ -136,8 +136,7 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         super().__init__(settings_dict, alias)
         # Fail at first use of a misconfigured alias, not at its first query.
         try:
-            options = PoolOptions.from_settings(alias, settings_dict)
-            check_vendor(alias, self.vendor, options.release)
+            self._pool_options()
         except ImproperlyConfigured:
             # During django.setup() (a model's Meta asks connection.ops), let setup end so
             # that manage.py check reports django_pool.E003; _build_pool raises it again.
@@ -201,22 +200,31 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
     def _pool_refused(self) -> bool:
         # Whether a checkout would raise ImproperlyConfigured for the settings
         # (the rules check_settings() applies; OPTIONS["pool"] included).
-        if _unpooled.get() or self.settings_dict.get("POOL") is False:
+        if self._pool_rules_off():
             return False
         try:
             self.check_settings()
-            options = PoolOptions.from_settings(self.alias, self.settings_dict)
-            check_vendor(self.alias, self.vendor, options.release)
+            self._pool_options()
         except ImproperlyConfigured:
             return True
         return False
 
     # ##### Settings #####
 
+    def _pool_options(self) -> PoolOptions:
+        # This alias's validated POOL, or ImproperlyConfigured.
+        options = PoolOptions.from_settings(self.alias, self.settings_dict)
+        check_vendor(self.alias, self.vendor, options.release)
+        return options
+
+    def _pool_rules_off(self) -> bool:
+        # Not pooled here ("POOL": False, or inside unpooled()): Django's rules only.
+        return _unpooled.get() or self.settings_dict.get("POOL") is False
+
     def check_settings(self) -> None:
         super().check_settings()
-        if _unpooled.get() or self.settings_dict.get("POOL") is False:
-            return  # not pooled: Django's rules only
+        if self._pool_rules_off():
+            return
         configured = self._configured
         raise_settings_problem(
             self.alias, conn_max_age=configured.max_age, native_pool=configured.native_pool
@@ -262,8 +270,7 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         return hashlib.blake2b(repr(shape).encode(), digest_size=16).hexdigest()
 
     def _build_pool(self) -> DatabasePool:
-        options = PoolOptions.from_settings(self.alias, self.settings_dict)
-        check_vendor(self.alias, self.vendor, options.release)  # deferred by __init__ in setup
+        options = self._pool_options()  # (deferred by __init__ during setup)
         pre_ping = options.pre_ping
         if pre_ping is None:
             pre_ping = bool(self.settings_dict["CONN_HEALTH_CHECKS"])
