@@ -9,12 +9,16 @@ from django_pool but its ENGINEs, so it measures an old commit as well
 
 VENDOR: postgresql, mysql or sqlite (this machine's servers, database
 ``ic_bench``, table ``ic_item`` with one row: created when missing).
-VARIANT: pool (django-pool, pools of 8), persistent (CONN_MAX_AGE=None),
-native (Django's psycopg pool), none (CONN_MAX_AGE=0). W0: ensure_connection()
-between the request signals; W1: one ORM query. Prints
+VARIANT: pool (django-pool), persistent (CONN_MAX_AGE=None), native
+(Django's psycopg pool), none (CONN_MAX_AGE=0); pools of 8 unless
+``--pool-size`` says otherwise. W0: ensure_connection() between the request
+signals; W1: one ORM query. Prints
 ``(I(N2) - I(N1)) / (N2 - N1)`` with PYTHONHASHSEED=0. With ``--threads T``, each
 of T threads runs the requests at once (callgrind runs one thread at a time, so
 the count is the client's CPU per request under contention, not a timing).
+More threads than connections make every checkout wait: ``--threads 2
+--pool-size 1`` runs the waiting path in lockstep, and counts it as steadily
+as a single thread (32 threads on 8 vary by several per cent between runs).
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ import threading
 SQLITE_FILE = "/tmp/ic_bench.sqlite3"
 
 
-def child(vendor: str, variant: str, work: str, n: int, threads: int = 0) -> None:
+def child(
+    vendor: str, variant: str, work: str, n: int, threads: int = 0, pool_size: int = 8
+) -> None:
     """Run *n* requests (after 20 to warm up) in this process, or in each of *threads* threads."""
     import django
     from django.conf import settings
@@ -45,13 +51,13 @@ def child(vendor: str, variant: str, work: str, n: int, threads: int = 0) -> Non
         db.update(
             ENGINE=f"django_pool.backends.{stock}",
             CONN_MAX_AGE=0,
-            POOL={"pool_size": 8, "max_overflow": 0},
+            POOL={"pool_size": pool_size, "max_overflow": 0},
         )
     else:
         db["ENGINE"] = f"django.db.backends.{stock}"
         db["CONN_MAX_AGE"] = None if variant == "persistent" else 0
         if variant == "native":
-            db["OPTIONS"] = {"pool": {"min_size": 1, "max_size": 8}}
+            db["OPTIONS"] = {"pool": {"min_size": 1, "max_size": pool_size}}
     settings.configure(
         DATABASES={"default": db},
         INSTALLED_APPS=[],
@@ -145,7 +151,7 @@ def count(args: argparse.Namespace, n: int) -> int:
     command = [
         "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
         sys.executable, __file__, args.vendor, args.variant, args.workload, "--child", str(n),
-        "--threads", str(args.threads),
+        "--threads", str(args.threads), "--pool-size", str(args.pool_size),
     ]  # fmt: skip
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
@@ -162,10 +168,13 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=0, help="run the requests in this many threads at once"
     )
+    parser.add_argument(
+        "--pool-size", type=int, default=8, help="pool_size of pool and native (default 8)"
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        child(args.vendor, args.variant, args.workload, args.child, args.threads)
+        child(args.vendor, args.variant, args.workload, args.child, args.threads, args.pool_size)
         return
     prepare(args.vendor)
     n1, n2 = (int(n) for n in args.requests.split(","))
