@@ -148,16 +148,17 @@ class FairGate:
     def take(
         self,
         deadline: float,
-        between_slices: Callable[[], None],
+        housekeeping: Callable[[bool], None],
         hand: list[Lease | str],
         slice_s: float = 1.0,
     ) -> bool:
         """Put an idle lease or a permit into *hand*, waiting in line until *deadline* (monotonic).
 
         Return False on timeout.
-        *between_slices* runs every *slice_s* seconds of waiting (housekeeping:
-        it may return connections, which then serve the line) without the
-        waiter losing its place.
+        *housekeeping* runs once in line before the wait (``False``), then
+        every *slice_s* seconds of waiting (``True``); it may return
+        connections, which then serve the line, this waiter's place in it
+        kept.
         """
         ticket = _Ticket()
         try:
@@ -165,9 +166,10 @@ class FairGate:
                 if self._take_locked(hand):
                     return True
                 self._line.append(ticket)
+            housekeeping(False)
             while True:
                 remaining = deadline - time.monotonic()
-                if remaining > 0 and ticket.signal.acquire(timeout=min(remaining, slice_s)):
+                if remaining > 0 and ticket.signal.acquire(True, min(remaining, slice_s)):
                     break
                 with self._lock:
                     if ticket.served:  # served between the timeout and here
@@ -175,7 +177,7 @@ class FairGate:
                     if remaining <= slice_s:
                         self._line.remove(ticket)
                         return False
-                between_slices()
+                housekeeping(True)
         except BaseException:
             # Interrupted while waiting (KeyboardInterrupt, gevent.Timeout, a
             # failing housekeeping): leave the line, and pass on what was

@@ -41,15 +41,17 @@ _OWN_FRAMES = ("/django_pool/", "/django/", "/sqlalchemy/", "/asgiref/", "/threa
 _INSTALLED = ("/site-packages/", "/dist-packages/")
 
 
-#: How many lease holders (wrappers, ``manage()`` proxies) were garbage collected.
-#: The pools compare it at each checkin and then look for leases whose holder
-#: is gone: the weakref callback itself may run anywhere (inside a lock the
-#: collecting thread holds), so it only counts.
+#: How many lease holders are gone: wrappers and ``manage()`` proxies garbage
+#: collected, threads ended (:func:`~django_pool.owners.current_owner_and_end`).
+#: The pools compare it at each checkout and checkin and then look for leases
+#: whose holder is gone: the weakref callback itself may run anywhere (inside
+#: a lock the collecting thread holds, in a thread being torn down), so it
+#: only counts.
 collected = 0
 
 
 def holder_collected(ref: weakref.ref[Any]) -> None:
-    """Weakref callback for a holder: count it; the pools do the rest."""
+    """Weakref callback for a holder or its thread: count it; the pools do the rest."""
     global collected
     collected += 1
 
@@ -103,7 +105,7 @@ class Loan:
     every checkout are specialized on Python 3.12.
     """
 
-    __slots__ = ("holder", "ident", "site", "thread")
+    __slots__ = ("end", "holder", "ident", "site", "thread")
 
     def __init__(
         self,
@@ -111,16 +113,25 @@ class Loan:
         thread: Owner,
         ident: int,
         site: traceback.StackSummary | None,
+        end: weakref.ref[Any] | None = None,
     ) -> None:
         self.holder = holder
         #: The thread, or under gevent the greenlet (:mod:`django_pool.owners`).
         self.thread = thread
         self.ident = ident
         self.site = site
+        #: Dead once the thread ended; None: ask ``thread.is_alive()``.
+        self.end = end
 
     def holder_gone(self) -> bool:
         """Return whether nobody can give this loan back: thread ended or wrapper collected."""
-        return not self.thread.is_alive() or self.holder() is None
+        end = self.end
+        if end is None:
+            if not self.thread.is_alive():
+                return True
+        elif end() is None:
+            return True
+        return self.holder() is None
 
     def where(self) -> str:
         """Return the innermost application frame of the checkout, or '?'.

@@ -12,6 +12,15 @@ was killed holding a connection (``gevent.kill``, a ``gevent.Timeout``, a
 client that went away): the connection would stay lent until the garbage
 collector freed the greenlet, never if something still references it, and
 the pool would run dry. So under gevent the holder is the greenlet itself.
+
+Seeing a thread end costs nothing per checkout: each loan of a thread holds a
+weak reference to an object in that thread's ``threading.local()`` storage,
+which Python frees when the thread's state is cleared at its end (before
+``join()`` returns). The reference's callback counts the end, and the pools
+look for gone holders only when that count moves; a waiting checkout no
+longer asks every lent thread ``is_alive()``. It also sees the end of threads
+Python did not start (``threading.current_thread()`` is then a stand-in that
+says it is alive for ever before Python 3.13: uWSGI's and mod_wsgi's threads).
 """
 
 from __future__ import annotations
@@ -19,9 +28,13 @@ from __future__ import annotations
 import sys
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any, Protocol
 
-__all__ = ["Owner", "current_owner"]
+__all__ = ["Owner", "current_owner", "current_owner_and_end"]
+
+#: Callback of the weak references :func:`current_owner_and_end` returns.
+EndCallback = Callable[["weakref.ref[Any]"], None]
 
 
 class Owner(Protocol):
@@ -60,3 +73,35 @@ def current_owner() -> Owner:
     if greenlet.parent is None:  # a thread's main greenlet: the thread is the holder
         return thread
     return GreenletOwner(greenlet)
+
+
+class _Life:
+    """Kept in a thread's local storage only: freed when the thread ends."""
+
+    __slots__ = ("__weakref__",)
+
+
+# Made at import, before any checkout: the original threading.local, even if
+# gevent patches the threading module later (and then it is not used: see below).
+_lives = threading.local()
+
+
+def current_owner_and_end(callback: EndCallback) -> tuple[Owner, weakref.ref[Any] | None]:
+    """Return :func:`current_owner` and a weak reference that dies when it ends.
+
+    When the reference dies (the thread's state is cleared), *callback* runs,
+    in the ending thread: it must only take note. The first *callback* given
+    in a thread is the one kept. None instead of a reference once gevent has
+    patched ``threading`` (its locals end with a greenlet object, not when
+    the greenlet finishes): the owner's ``is_alive()`` says.
+    """
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("threading"):
+        return current_owner(), None
+    try:
+        return _lives.owner_and_end
+    except AttributeError:
+        pass
+    life = _lives.life = _Life()
+    owner_and_end = _lives.owner_and_end = (threading.current_thread(), weakref.ref(life, callback))
+    return owner_and_end

@@ -51,8 +51,8 @@ from .config import PoolOptions
 from .driver import Driver
 from .errors import PoolTimeout
 from .gate import PERMIT, FairGate
-from .lease import ConnectionState, Lease, Loan
-from .owners import current_owner
+from .lease import ConnectionState, Lease, Loan, holder_collected
+from .owners import current_owner, current_owner_and_end
 from .stats import PoolStats
 
 __all__ = ["STATE", "DatabasePool", "PoolRetired"]
@@ -131,8 +131,11 @@ class DatabasePool:
         self._one_at_a_time = (
             threading.Lock() if self.options.pool_class in ("static", "assertion") else None
         )
-        # lease.collected when this pool last looked for leases of collected holders.
+        # lease.collected when this pool last looked for leases of gone holders.
         self._collected_seen = lease_module.collected
+        # Whether a loan's end is seen only by asking (a greenlet's): then a
+        # checkout about to wait asks every holder first.
+        self._ask_holders = False
         self._pool = self._build()
 
     def _build(self) -> Pool:
@@ -264,10 +267,8 @@ class DatabasePool:
                         break
                     hand.clear()
             else:
-                if not gate.try_take(hand):
-                    self._housekeeping()
-                    if not gate.take(deadline, self._housekeeping, hand):
-                        self._timed_out()
+                if not gate.take(deadline, self._housekeeping, hand):
+                    self._timed_out()
                 while True:
                     lease, fresh = hand[0], False
                     if lease is PERMIT:
@@ -393,8 +394,11 @@ class DatabasePool:
             or self.options.leak_threshold
         ):
             site = traceback.extract_stack() if self.options.leak_threshold else None
-            owner = current_owner()  # a thread, or under gevent a greenlet
-            loan = lease.last_loan = Loan(holder, owner, threading.get_ident(), site)
+            # A thread, or under gevent a greenlet; and what tells when it ends.
+            owner, end = current_owner_and_end(holder_collected)
+            if end is None:
+                self._ask_holders = True
+            loan = lease.last_loan = Loan(holder, owner, threading.get_ident(), site, end)
         self._lent[loan] = lease
         lease.loan = loan
         self.stats.checked_out(now - started)
@@ -627,9 +631,13 @@ class DatabasePool:
 
     # ##### Housekeeping #####
 
-    def _housekeeping(self) -> None:
-        # Runs while a checkout waits: nothing here may wait itself.
-        self.reclaim_from_the_gone()
+    def _housekeeping(self, waited: bool) -> None:
+        # Runs when a checkout starts to wait, then every second of its wait
+        # (*waited*): nothing here may wait itself. An ended thread has been
+        # counted (lease.collected), and the checkout looked then; a greenlet
+        # is asked, and anything else once a second.
+        if waited or self._ask_holders or lease_module.collected != self._collected_seen:
+            self.reclaim_from_the_gone()
         self._warn_of_saturation()
         if self.options.leak_threshold:
             self._warn_of_leaks(time.monotonic())

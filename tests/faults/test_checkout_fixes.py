@@ -182,14 +182,16 @@ def test_mysql_reset_session_uses_the_credentials_django_connected_with(
 # Found in review of the lease-based path, each shown failing before its fix.
 
 
-def test_a_waiter_interrupted_in_line_gives_its_place_back():
+@pytest.mark.parametrize("when", ["before the wait", "between slices"])
+def test_a_waiter_interrupted_in_line_gives_its_place_back(when):
     from django_pool.gate import PERMIT, FairGate
 
     gate = FairGate(1, keep_idle=1)
     assert gate.try_take(hand := []) and hand == [PERMIT]
 
-    def housekeeping():
-        raise KeyboardInterrupt  # or gevent.Timeout: anything, while waiting
+    def housekeeping(waited):
+        if waited == (when == "between slices"):
+            raise KeyboardInterrupt  # or gevent.Timeout: anything, while waiting
 
     with pytest.raises(KeyboardInterrupt):
         gate.take(time.monotonic() + 5, housekeeping, [], slice_s=0.01)

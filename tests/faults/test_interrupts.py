@@ -24,6 +24,7 @@ from django.db import connections
 import django_pool
 from django_pool.gate import FairGate
 from django_pool.lease import Lease
+from django_pool.owners import current_owner_and_end
 from django_pool.pool import DatabasePool
 from django_pool.stats import PoolStats
 from django_pool.wrapper import PooledDatabaseWrapperMixin
@@ -45,10 +46,11 @@ TAKE_BACK_AND_CHECKIN = [
 ]
 # Where a first checkout passes: a permit, a new connection, its lease, its loan.
 FIRST_CHECKOUT = [
-    FairGate.try_take,
+    FairGate.take,
     DatabasePool._open_lease,
     Lease.__init__,
     DatabasePool._lend,
+    current_owner_and_end,
 ]
 
 

@@ -24,12 +24,12 @@ def wait_for(condition, what, timeout=10.0):
 def gate_waiter(gate, order, name, slice_s=1.0, slices=None):
     """A thread body: wait in *gate*'s line, note the order served, give the permit back."""
 
-    def between_slices():
-        if slices is not None:
+    def housekeeping(waited):
+        if waited and slices is not None:
             slices.append(name)
 
     hand = []
-    assert gate.take(time.monotonic() + 10, between_slices, hand, slice_s=slice_s)
+    assert gate.take(time.monotonic() + 10, housekeeping, hand, slice_s=slice_s)
     assert hand == [PERMIT]
     order.append(name)
     gate.release()
@@ -59,7 +59,7 @@ def test_gate_serves_waiters_in_arrival_order(slice_s):
 def test_gate_times_out_and_forgets_the_waiter():
     gate = FairGate(1, keep_idle=1)
     assert gate.try_take(hand := []) and hand == [PERMIT]
-    assert gate.take(time.monotonic() + 0.05, lambda: None, [], slice_s=0.01) is False
+    assert gate.take(time.monotonic() + 0.05, lambda waited: None, [], slice_s=0.01) is False
     assert gate.waiting == 0
     gate.release()
     assert gate.try_take(hand := []) and hand == [PERMIT]  # the permit was not lost
