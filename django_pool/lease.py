@@ -120,18 +120,24 @@ class Loan:
         self.thread = thread
         self.ident = ident
         self.site = site
-        #: Dead once the thread ended; None: ask ``thread.is_alive()``.
+        #: Dies when the thread's state is cleared (its end), which its
+        #: callback counts: the pools then look for gone holders. Kept here so
+        #: that it lives until then. None: gevent, the pools ask instead.
         self.end = end
 
     def holder_gone(self) -> bool:
         """Return whether nobody can give this loan back: thread ended or wrapper collected."""
+        return not self.thread.is_alive() or self.holder() is None
+
+    def ending(self) -> bool:
+        """Return whether the thread's state was cleared while it still says it is alive.
+
+        For a moment at a thread's end; for good in a thread Python did not
+        start that enters Python call by call (its state is cleared after
+        each). Not gone: such a thread may return the connection at its next call.
+        """
         end = self.end
-        if end is None:
-            if not self.thread.is_alive():
-                return True
-        elif end() is None:
-            return True
-        return self.holder() is None
+        return end is not None and end() is None and self.thread.is_alive()
 
     def where(self) -> str:
         """Return the innermost application frame of the checkout, or '?'.

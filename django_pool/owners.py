@@ -13,14 +13,14 @@ client that went away): the connection would stay lent until the garbage
 collector freed the greenlet, never if something still references it, and
 the pool would run dry. So under gevent the holder is the greenlet itself.
 
-Seeing a thread end costs nothing per checkout: each loan of a thread holds a
+Knowing when to look costs nothing per checkout: each loan of a thread holds a
 weak reference to an object in that thread's ``threading.local()`` storage,
 which Python frees when the thread's state is cleared at its end (before
 ``join()`` returns). The reference's callback counts the end, and the pools
-look for gone holders only when that count moves; a waiting checkout no
-longer asks every lent thread ``is_alive()``. It also sees the end of threads
-Python did not start (``threading.current_thread()`` is then a stand-in that
-says it is alive for ever before Python 3.13: uWSGI's and mod_wsgi's threads).
+look for gone holders when that count moves, rather than asking every lent
+thread ``is_alive()`` at every waiting checkout. Whether a holder is gone is
+still ``is_alive()``: a thread Python did not start that enters Python call by
+call has its state cleared after each call, and still runs.
 """
 
 from __future__ import annotations

@@ -34,10 +34,12 @@ all through its public API (``creator``, pool events,
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -112,6 +114,10 @@ class DatabasePool:
         self.stats = stats or PoolStats()
         #: Set once the pool must hand out nothing more and keep nothing back.
         self.retired = False
+        # Set in a forked child: the connections are the parent's, never to
+        # be closed or cleaned here (PyMySQL's close() sends QUIT on the
+        # parent's socket, which forksafe.py cannot cut off).
+        self._forgotten = False
         # Connections opened before this instant are replaced at checkout.
         self._stale_before = float("-inf")
         self._warned_saturation_at = float("-inf")
@@ -133,10 +139,13 @@ class DatabasePool:
         )
         # lease.collected when this pool last looked for leases of gone holders.
         self._collected_seen = lease_module.collected
-        # Whether a loan's end is seen only by asking (a greenlet's): then a
-        # checkout about to wait asks every holder first.
+        # Whether a checkout about to wait must ask every holder whether it is
+        # gone: a loan's end is seen only by asking (a greenlet's), or the last
+        # look was cut short or found a thread that was still ending.
         self._ask_holders = False
+        self._look_again = False
         self._pool = self._build()
+        _every_pool.add(self)
 
     def _build(self) -> Pool:
         pool_cls, kwargs = self.options.sqlalchemy_pool_arguments()
@@ -492,6 +501,8 @@ class DatabasePool:
         except KeyError:
             return  # taken back by housekeeping already
         lease.loan = None
+        if self._forgotten:
+            return  # a forked child's: the parent's connection, kept untouched
         gives = lease.gives
         try:
             if lease_module.collected != self._collected_seen:
@@ -628,6 +639,7 @@ class DatabasePool:
     def forget(self) -> None:
         """Drop this pool without touching its connections (after ``fork``)."""
         self.retired = True
+        self._forgotten = True
 
     # ##### Housekeeping #####
 
@@ -636,7 +648,12 @@ class DatabasePool:
         # (*waited*): nothing here may wait itself. An ended thread has been
         # counted (lease.collected), and the checkout looked then; a greenlet
         # is asked, and anything else once a second.
-        if waited or self._ask_holders or lease_module.collected != self._collected_seen:
+        if (
+            waited
+            or self._ask_holders
+            or self._look_again
+            or lease_module.collected != self._collected_seen
+        ):
             self.reclaim_from_the_gone()
         self._warn_of_saturation()
         if self.options.leak_threshold:
@@ -645,13 +662,21 @@ class DatabasePool:
     def reclaim_from_the_gone(self) -> None:
         """Close the connections whose holder can never return them: thread ended, wrapper gone.
 
-        Runs while a checkout waits, at ``retire()``, and at the next checkin
-        after a holder was garbage collected.
+        Runs when a checkout starts to wait (if a holder may be gone) and every
+        second of its wait, at ``retire()``, and at the next checkout or checkin
+        after a holder was garbage collected or a holding thread ended.
         """
+        if self._forgotten:
+            return  # a forked child's: the parent's threads hold these
         self._collected_seen = lease_module.collected
+        self._look_again = False
         for lease in list(self._leases):
             loan = lease.loan
-            if loan is None or not loan.holder_gone():
+            if loan is None:
+                continue
+            if not loan.holder_gone():
+                if loan.ending():
+                    self._look_again = True
                 continue
             # One reclaimer per lease, and never a later loan: the claim is of
             # this loan, and only one claim of it succeeds.
@@ -676,6 +701,7 @@ class DatabasePool:
                 if open_:
                     lease.loan = loan
                     self._lent[loan] = lease
+                    self._look_again = True
                 elif self._gate is not None:
                     self._gate.release(lease)
                 raise
@@ -754,7 +780,7 @@ class DatabasePool:
             "(pool_size %d + max_overflow %d)",
             self.alias,
             gate.capacity - gate.free - gate.idle,  # lent, or being opened for a request
-            gate.waiting + 1,
+            gate.waiting,  # this checkout included: it is in line
             self.options.pool_size,
             self.options.max_overflow,
         )
@@ -816,3 +842,17 @@ class DatabasePool:
             )
             return False
         return True
+
+
+# Every pool of this process, forgotten in a forked child: the registry and
+# manage() keep the inherited ones referenced, so nothing frees (and closes)
+# their connections there, and forgotten they close and clean nothing either.
+_every_pool: weakref.WeakSet[DatabasePool] = weakref.WeakSet()
+
+
+def _forget_every_pool() -> None:
+    for pool in list(_every_pool):
+        pool.forget()
+
+
+os.register_at_fork(after_in_child=_forget_every_pool)

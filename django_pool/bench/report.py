@@ -75,17 +75,19 @@ def print_report(header: list[str], variants: list[Variant], data: dict[str, Any
         )
         print(
             f"{'variant':<40}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-            f"{'idle threads':>14}{'server conns':>14}{'switches/req':>14}"
+            f"{'idle threads':>14}{'server conns':>14}{'switches/req':>14}{'CPU µs/req':>12}"
         )
         for v in variants:
             t = threads[v.alias]
             conns = "n/a" if t["server_connections"] is None else str(t["server_connections"])
             switches = t.get("switches_per_request")
             switched = "n/a" if switches is None else f"{switches:.1f}"
+            cpu = t.get("cpu_us_per_request")
+            cpu_text = "n/a" if cpu is None else f"{cpu:.0f}"
             print(
                 f"{v.label:<40}{t['requests_per_s']:>10,.0f}{t['p50_ms']:>9.2f}"
                 f"{t['p99_ms']:>9.2f}{t['max_ms']:>9.1f}{t['idle_threads']:>14.1f}{conns:>14}"
-                f"{switched:>14}"
+                f"{switched:>14}{cpu_text:>12}"
             )
     if data.get("conclusion"):
         print()

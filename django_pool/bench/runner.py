@@ -98,15 +98,18 @@ def measure_threads(
     *sessions()* returns the server's count of sessions on the database (None
     where there is no server). Return per-variant throughput, latency
     percentiles, threads that completed nothing, the most sessions seen, and
-    this process's context switches per request (None where the operating
-    system does not count them).
+    this process's context switches and CPU time (user and system) per
+    request (None where the operating system does not count them). Under the
+    GIL the CPU time says what the requests cost the client, the switches
+    what they cost in hand-overs.
     """
     latencies: dict[str, list[float]] = {v.alias: [] for v in variants}
     idle: dict[str, int] = dict.fromkeys(latencies, 0)
     served: dict[str, int] = dict.fromkeys(latencies, 0)
     peak: dict[str, int | None] = dict.fromkeys(latencies)
-    # (context switches, requests completed) over the timed windows; None: not counted.
-    switches: dict[str, tuple[int, int] | None] = dict.fromkeys(latencies, (0, 0))
+    # (context switches, requests completed, CPU seconds) over the timed
+    # windows; None: not counted.
+    switches: dict[str, tuple[int, int, float] | None] = dict.fromkeys(latencies, (0, 0, 0.0))
     # Nothing left open by earlier phases may count as this phase's sessions.
     _release_everything()
     for r in range(rounds):
@@ -121,7 +124,7 @@ def measure_threads(
             switches[variant.alias] = (
                 None
                 if counted is None or window is None
-                else (counted[0] + window[0], counted[1] + window[1])
+                else (counted[0] + window[0], counted[1] + window[1], counted[2] + window[2])
             )
             for lat in per_thread:
                 latencies[variant.alias] += lat
@@ -143,6 +146,9 @@ def measure_threads(
             "idle_threads": idle[alias] / rounds,
             "server_connections": peak[alias],
             "switches_per_request": None if not window or not window[1] else window[0] / window[1],
+            "cpu_us_per_request": (
+                None if not window or not window[1] else window[2] / window[1] * 1e6
+            ),
         }
     return results
 
@@ -167,7 +173,7 @@ def _run_threads(alias, threads, seconds, sessions, work):
     for thread in pool:
         thread.start()
     barrier.wait()
-    switched = _context_switches()
+    switched = _usage()
     done = sum(map(len, per_thread))
     deadline = time.perf_counter() + seconds
     most = None
@@ -176,11 +182,11 @@ def _run_threads(alias, threads, seconds, sessions, work):
         if count is not None:
             most = max(most or 0, count)
         time.sleep(0.005)
-    end = _context_switches()
+    end = _usage()
     window = (
         None
         if end is None or switched is None
-        else (end - switched, sum(map(len, per_thread)) - done)
+        else (end[0] - switched[0], sum(map(len, per_thread)) - done, end[1] - switched[1])
     )
     stop.set()
     for thread in pool:
@@ -188,15 +194,16 @@ def _run_threads(alias, threads, seconds, sessions, work):
     return per_thread, most, window
 
 
-def _context_switches() -> int | None:
+def _usage() -> tuple[int, float] | None:
     # This process's context switches so far, voluntary (waiting: for a
-    # connection, the server, the GIL) and not; None where not counted.
+    # connection, the server, the GIL) and not, and its CPU seconds, user
+    # and system; None where not counted.
     try:
         import resource
     except ImportError:  # Windows
         return None
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_nvcsw + usage.ru_nivcsw
+    return usage.ru_nvcsw + usage.ru_nivcsw, usage.ru_utime + usage.ru_stime
 
 
 def _settled(sessions: Callable[[], int | None]) -> int | None:

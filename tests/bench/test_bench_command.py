@@ -130,6 +130,7 @@ def test_server_run_facts(scratch):
         assert threads[variant]["idle_threads"] == 0
         # Each request waits for the server at least once: this process sleeps.
         assert threads[variant]["switches_per_request"] >= 1
+        assert threads[variant]["cpu_us_per_request"] > 0  # the client's CPU, per request
     # The password given in the URL is never printed.
     assert (
         connections.settings[alias]["PASSWORD"] not in json.dumps(data)

@@ -3,12 +3,13 @@
 import gc
 import json
 import os
+import threading
 
 import pytest
 from django.db import connections
 
 import django_pool
-from tests.helpers import hold_at_once, run_threads, session_id
+from tests.helpers import hold_at_once, join, run_threads, session_id
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, databases="__all__"),
@@ -70,3 +71,55 @@ def test_sqlite_child_after_fork(configure_pool):
     session_id("default")
     assert in_child(lambda: session_id("default") != 0)
     assert django_pool.get_stats("default")["default"]["connections_num"] == 1
+
+
+@pytest.mark.parametrize("server_vendor", ["mysql"], indirect=True)
+def test_a_child_closing_inherited_pymysql_connections_ends_no_parent_session(server):
+    # PyMySQL's connections have no fileno(): forksafe.py cannot point the
+    # child's copy of their socket at /dev/null, and whatever the child sends
+    # (a ROLLBACK, a QUIT) reaches the parent's session. So a child that
+    # closes an inherited manage() connection (the end of a `with` block)
+    # gives it to a forgotten pool, which neither cleans nor closes it, nor
+    # closes the connections of the parent's other threads, which it sees
+    # as ended in the child (it did, once thread ends were counted).
+    pymysql = pytest.importorskip("pymysql")
+    s = connections[server.alias].settings_dict
+    kwargs = {
+        "host": s["HOST"],
+        "port": int(s["PORT"]),
+        "user": s["USER"],
+        "password": s["PASSWORD"],
+        "database": s["NAME"],
+    }
+    pooled = django_pool.manage(pymysql, pool_size=2, max_overflow=0, timeout=5)
+    holding, forked, answers = threading.Event(), threading.Event(), []
+
+    def other_thread():
+        connection = pooled.connect(**kwargs)
+        holding.set()
+        forked.wait(30)
+        cursor = connection.cursor()
+        cursor.execute("SELECT 1")
+        answers.append(cursor.fetchone()[0])
+        connection.close()
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    try:
+        assert holding.wait(30)
+        mine = pooled.connect(**kwargs)
+
+        def child():
+            mine.close()
+            gc.collect()
+
+        in_child(child)
+        cursor = mine.cursor()  # a QUIT from the child would have ended this session
+        cursor.execute("SELECT 2")
+        assert cursor.fetchone()[0] == 2
+        mine.close()
+    finally:
+        forked.set()
+        join(thread)
+        pooled.dispose()
+    assert answers == [1]

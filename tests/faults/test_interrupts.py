@@ -242,10 +242,13 @@ def test_an_interrupt_leaving_a_one_connection_pool_lock(vendor, configure_pool)
     assert in_a_thread(lambda: request(vendor)) is not None  # not "already checked out"
 
 
-def test_an_interrupt_while_reclaiming_from_an_ended_thread(vendor, configure_pool):
+@pytest.mark.parametrize("timeout", [2, 0.5])
+def test_an_interrupt_while_reclaiming_from_an_ended_thread(vendor, configure_pool, timeout):
     # Housekeeping takes back the connection of a thread that ended holding
-    # it; cut short as it closes it, the claim must stay for the next pass.
-    configure_pool(vendor, pool_size=1, max_overflow=0, timeout=2)
+    # it; cut short as it closes it, the claim must stay for the next pass,
+    # which the next checkout makes before it waits: a wait shorter than the
+    # 1 s housekeeping slice has no other.
+    configure_pool(vendor, pool_size=1, max_overflow=0, timeout=timeout)
     ended = threading.Thread(target=lambda: session_id(vendor))  # ends holding it
     ended.start()
     ended.join()

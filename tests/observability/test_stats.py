@@ -93,6 +93,7 @@ def test_log_lines_name_the_alias(vendor, configure_pool, caplog):
     ):
         assert expected in text, expected
     assert "closing a connection: recycled" in text
+    assert "1 in use, 1 waiting (pool_size 1 + max_overflow 0)" in text  # the waiter once
     assert all(f"database {vendor!r}" in m for _, m in messages)
     levels = {m.split(":")[1].strip().split(" ")[0]: lvl for lvl, m in messages}
     assert levels["pool"] == "WARNING" and levels["no"] == "WARNING"

@@ -71,32 +71,3 @@ def test_a_thread_that_dies_holding_a_connection_does_not_leak_it(vendor, config
     stats = django_pool.get_stats(vendor)[vendor]
     assert stats["invalidations_by_reason"] == {"thread ended": 1}
     assert (stats["connections_num"], stats["in_use"]) == (2, 1)
-
-
-def test_a_thread_python_did_not_start_is_seen_to_end(vendor, configure_pool, caplog):
-    # Threads started outside threading (uWSGI's and mod_wsgi's request
-    # threads, here _thread's) are "dummy threads", alive for ever to
-    # is_alive() before Python 3.13: what such a thread held was never
-    # reclaimed, and a pool of 1 stayed dry. The wrapper is kept referenced,
-    # as a cycle or a global would keep it, so that only the thread's end counts.
-    import _thread
-
-    configure_pool(vendor, pool_size=1, max_overflow=0, timeout=5)
-    kept, done = [], threading.Event()
-
-    def leaky():
-        try:
-            connection = connections[vendor]
-            kept.append(connection)
-            session_id(vendor)  # checked out, and never given back
-        finally:
-            done.set()
-
-    _thread.start_new_thread(leaky, ())
-    assert done.wait(10)
-    assert kept and kept[0].connection is not None  # it still holds it
-    # The checkout waits until the thread's end is seen (at once, or at the
-    # next second of its wait), not until its timeout.
-    session_id(vendor)
-    assert "ended without returning its connection; closing it" in caplog.text
-    assert django_pool.get_stats(vendor)[vendor]["invalidations_by_reason"] == {"thread ended": 1}
