@@ -645,9 +645,11 @@ class DatabasePool:
 
     def _housekeeping(self, waited: bool) -> None:
         # Runs when a checkout starts to wait, then every second of its wait
-        # (*waited*): nothing here may wait itself. An ended thread has been
-        # counted (lease.collected), and the checkout looked then; a greenlet
-        # is asked, and anything else once a second.
+        # (*waited*): nothing here may wait itself. Before the wait it looks
+        # for gone holders only if one may be gone: a thread's end or a
+        # wrapper's collection was counted (lease.collected) since the last
+        # look, the last look was cut short or saw a thread still ending, or
+        # ends are not counted (greenlets).
         if (
             waited
             or self._ask_holders
