@@ -5,7 +5,8 @@ invalid; W003 ``release="transaction"`` with ``ATOMIC_REQUESTS``, where it
 cannot release anything; W004 a database's ENGINE cannot be pooled (it stays
 unpooled; ``"POOL": False`` says that is intended). With ``--database``: W001
 the pool may open more connections than the server has free; W002 ``recycle``
-is not below MySQL's ``wait_timeout``.
+is not below MySQL's ``wait_timeout``; W005 the server could not be reached to
+compare (one attempt, outside the pool: a check does not wait for a failover).
 
 Behind PgBouncer (``POOL['pgbouncer']`` names its pool_mode): W010 ``reset_session`` with
 transaction pooling; W011 server-side cursors with transaction pooling; W012 psycopg's
@@ -27,7 +28,7 @@ from sqlalchemy.pool import QueuePool
 from .config import PoolOptions
 from .release import check_vendor
 from .rules import is_pooled_engine, pooled_aliases, problems_in
-from .wrapper import PooledDatabaseWrapperMixin
+from .wrapper import PooledDatabaseWrapperMixin, unpooled
 
 __all__ = ["check_server", "check_settings", "check_unpooled", "pooled_aliases", "register"]
 
@@ -197,10 +198,26 @@ def check_server(app_configs=None, databases=None, **kwargs: Any) -> list[checks
             continue  # its class was replaced after the settings were read
         try:
             options = PoolOptions.from_settings(alias, connection.settings_dict)
-            with connection.cursor() as cursor:
+        except ImproperlyConfigured:
+            continue  # E003
+        try:
+            # Not through the pool, whose connect tries again until its
+            # timeout (30 s by default): migrate would wait that long here,
+            # then as long again for its own connection.
+            with unpooled(), connection.cursor() as cursor:
                 server = connection.pool_driver.server_status(cursor.cursor)
-        except (DatabaseError, ImproperlyConfigured):
-            continue  # reported elsewhere (E003, or Django's own connection checks)
+        except DatabaseError as err:
+            lines = str(err).strip().splitlines()
+            warnings.append(
+                checks.Warning(
+                    f"Database {alias!r}: could not connect to compare its pool with the "
+                    f"server: {lines[0] if lines else type(err).__name__}",
+                    hint="Check HOST, PORT and that the server runs; requests would try "
+                    f"again for up to {options.timeout:g} s (POOL['timeout']) before failing.",
+                    id="django_pool.W005",
+                )
+            )
+            continue
         finally:
             connection.close()
         if not server:

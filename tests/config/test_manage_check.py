@@ -170,3 +170,25 @@ def test_pool_status_with_skip_checks_still_names_a_bad_pool(tmp_path):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr, result.stderr
     assert "['POOL'] has an unknown option 'pool_sise'" in result.stderr
+
+
+@pytest.mark.parametrize("server_vendor", ["postgresql"], indirect=True)
+def test_check_database_reports_an_unreachable_server_after_one_attempt(tmp_path, server_vendor):
+    # The server check connected through the pool, which tries again until
+    # its timeout (30 s by default), then said nothing: "no issues" for a
+    # server it never reached, and migrate waited twice as long.
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = check(
+        tmp_path,
+        f'"PORT": "{port}"',
+        server=SERVERS[server_vendor],
+        command=["check", "--database", "default"],
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "(django_pool.W005) Database 'default': could not connect" in result.stderr
+    assert "trying again" not in result.stderr  # one attempt, not the pool's retries
+    assert "System check identified no issues" not in result.stdout
