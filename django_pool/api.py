@@ -6,8 +6,12 @@ from contextlib import ContextDecorator
 from typing import Any
 
 from django.db import connections
+from sqlalchemy.pool import QueuePool
 
 from . import registry
+from .pool import status_of
+from .stats import PoolStats
+from .wrapper import PooledDatabaseWrapperMixin
 
 __all__ = ["dispose", "get_stats", "pop_stats", "release_connections", "return_connections"]
 
@@ -22,13 +26,32 @@ def get_stats(alias: str | None = None) -> dict[str, dict[str, Any]]:
     ``timeouts_num``, ... with ``invalidations_by_reason``. Distributions:
     ``wait_seconds``, ``hold_seconds``, ``connect_seconds``. The full list is
     in docs/observability.md.
+
+    For a pooled *alias* whose pool is not built yet (no checkout in this
+    process so far, or none since :func:`dispose`), the same keys, all zero:
+    ``get_stats("default")["default"]`` works in a fresh worker. An *alias*
+    missing from ``DATABASES`` raises Django's ``ConnectionDoesNotExist``; an
+    unpooled one gives ``{}``.
     """
-    return {pool.alias: pool.status() for pool in registry.pools(alias)}
+    found = {pool.alias: pool.status() for pool in registry.pools(alias)}
+    return found if found or alias is None else _not_built_yet(alias)
 
 
 def pop_stats(alias: str | None = None) -> dict[str, dict[str, Any]]:
     """Return what :func:`get_stats` returns and reset counters and distributions."""
-    return {pool.alias: pool.status(reset=True) for pool in registry.pools(alias)}
+    found = {pool.alias: pool.status(reset=True) for pool in registry.pools(alias)}
+    return found if found or alias is None else _not_built_yet(alias)
+
+
+def _not_built_yet(alias: str) -> dict[str, dict[str, Any]]:
+    # What a pool would report before its first checkout; {} if unpooled.
+    wrapper = connections[alias]  # ConnectionDoesNotExist for an unknown alias
+    if not isinstance(wrapper, PooledDatabaseWrapperMixin) or not wrapper.is_pooled():
+        return {}
+    options = wrapper._pool_options()  # ImproperlyConfigured, as a checkout would
+    gated = issubclass(options.sqlalchemy_class(), QueuePool)
+    database = str(wrapper.settings_dict["NAME"])
+    return {alias: status_of(alias, database, options, gated, (0, 0, 0), PoolStats().get())}
 
 
 def dispose(alias: str | None = None) -> int:

@@ -718,28 +718,17 @@ class DatabasePool:
         With *reset*, counters and distributions start again from zero.
         """
         stats = self.stats
+        gate = self._gate
         # In use: the loans themselves, which each checkout and return claim
         # in one step; counters could drift when one is cut short between two.
-        open_, in_use = stats.open, len(self._lent)
-        gate = self._gate
-        status: dict[str, Any] = {
-            "alias": self.alias,
-            "database": self.database,
-            "pool_class": self.options.pool_class,
-            "recycle": self.options.recycle,
-            "open": open_,
-            "in_use": in_use,
-            "idle": max(0, open_ - in_use),
-            "waiting": gate.waiting if gate is not None else 0,
-        }
-        if gate is not None:
-            status.update(
-                pool_size=self.options.pool_size,
-                max_overflow=self.options.max_overflow,
-                overflow=max(0, open_ - self.options.pool_size),
-            )
-        status.update(stats.pop() if reset else stats.get())
-        return status
+        return status_of(
+            self.alias,
+            self.database,
+            self.options,
+            gate is not None,
+            (stats.open, len(self._lent), gate.waiting if gate is not None else 0),
+            stats.pop() if reset else stats.get(),
+        )
 
     def holders(self) -> list[dict[str, Any]]:
         """Return who holds the lent connections: thread, seconds held, checkout site."""
@@ -844,6 +833,41 @@ class DatabasePool:
             )
             return False
         return True
+
+
+def status_of(
+    alias: str,
+    database: str | None,
+    options: PoolOptions,
+    gated: bool,
+    gauges: tuple[int, int, int],
+    counters: dict[str, Any],
+) -> dict[str, Any]:
+    """Return a pool's status: *gauges* (open, in use, waiting) and *counters*.
+
+    *gated*: a queue or lifo pool, which has ``pool_size``, ``max_overflow``
+    and ``overflow``. Also what :func:`django_pool.get_stats` says of an alias
+    whose pool is not built yet (no checkout so far, or since ``dispose()``).
+    """
+    open_, in_use, waiting = gauges
+    status: dict[str, Any] = {
+        "alias": alias,
+        "database": database,
+        "pool_class": options.pool_class,
+        "recycle": options.recycle,
+        "open": open_,
+        "in_use": in_use,
+        "idle": max(0, open_ - in_use),
+        "waiting": waiting,
+    }
+    if gated:
+        status.update(
+            pool_size=options.pool_size,
+            max_overflow=options.max_overflow,
+            overflow=max(0, open_ - options.pool_size),
+        )
+    status.update(counters)
+    return status
 
 
 # Every pool of this process, forgotten in a forked child: the registry and

@@ -56,6 +56,32 @@ def test_every_counter_key_is_always_present(vendor, configure_pool):
     assert all(after[key] == 0 for key in COUNTERS)
 
 
+def test_an_alias_without_a_pool_yet_reports_the_same_keys_at_zero(vendor, configure_pool):
+    # A fresh worker's health endpoint, or the first scrape after dispose():
+    # get_stats("default")["default"] used to raise KeyError until a query ran.
+    configure_pool(vendor, pool_size=2, max_overflow=0)
+    django_pool.dispose(vendor)
+    before = django_pool.get_stats(vendor)[vendor]
+    assert django_pool.pop_stats(vendor)[vendor] == before
+    assert before["open"] == before["in_use"] == before["checkouts_num"] == 0
+    assert before["pool_size"] == 2 and before["max_overflow"] == 0
+    session_id(vendor)
+    connections[vendor].close()
+    after = django_pool.get_stats(vendor)[vendor]
+    assert set(after) == set(before)  # the same keys as a live pool's
+    assert after["checkouts_num"] == 1
+
+
+def test_stats_of_an_unknown_or_unpooled_alias(vendor, configure_pool):
+    from django.utils.connection import ConnectionDoesNotExist
+
+    with pytest.raises(ConnectionDoesNotExist):
+        django_pool.get_stats("no_such_alias")
+    configure_pool(vendor, pool_size=2, max_overflow=0)
+    connections[vendor].settings_dict["POOL"] = False
+    assert django_pool.get_stats(vendor) == {}
+
+
 class _FoldsWhenCounted(deque):
     """A pending-durations queue whose length is read while another thread folds it.
 
