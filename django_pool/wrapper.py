@@ -31,6 +31,7 @@ from django.db.backends.base.base import NO_DB_ALIAS, BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 from django.db.utils import DatabaseErrorWrapper
 from django.utils.functional import cached_property
+from django.views.decorators.debug import sensitive_variables
 
 from . import registry
 from .config import GLOBAL_SETTINGS, PoolOptions
@@ -305,6 +306,9 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
                 pool = self._pool_after_edit(cached)
         else:
             pool = self._look_up_pool()
+        # The snapshot holds the settings, password included: an error report
+        # of a failed checkout below shows this frame's locals.
+        del cached
         if pool is None:
             return super().connect()
         lease = self._pool_lease
@@ -393,6 +397,10 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         if self.run_on_commit:
             self.run_on_commit = []
 
+    # Error reports (ADMINS' emails, a production 500 page's filter) show no
+    # local variable of this call or of those under it: Django's and the
+    # driver's frames hold the connection parameters, password included.
+    @sensitive_variables()
     def _open_connection(self) -> tuple[Any, dict[str, Any]]:
         # The pool's creator: the stock backend opens the physical connection
         # (vendor setup included), with the parameters it reports.

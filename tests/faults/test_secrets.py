@@ -79,3 +79,38 @@ def _timeout_message(alias):
     except django_pool.PoolTimeout as err:
         return str(err)
     raise AssertionError("expected PoolTimeout")
+
+
+def test_an_error_report_of_a_failed_connect_shows_no_password(configure_pool):
+    # What ADMINS' emails and a production 500 page show (Django's
+    # ExceptionReporter with DEBUG off): every frame's local variables. The
+    # stock backend's get_new_connection(conn_params) and the driver's frames
+    # hold the password; opened by the pool, they are filtered.
+    import sys
+
+    from django.views.debug import ExceptionReporter
+
+    _require("postgresql")
+    assert connections.settings["postgresql"]["PASSWORD"] == PASSWORD
+    try:
+        _connect_to_a_closed_port()
+    except OperationalError:
+        report = ExceptionReporter(None, *sys.exc_info()).get_traceback_html()
+    else:
+        raise AssertionError("expected OperationalError")
+    assert "get_new_connection" in report  # the frames that held it are in the report
+    assert PASSWORD not in report
+
+
+def _connect_to_a_closed_port():
+    # The settings stay out of this frame: a report shows every frame's locals.
+    wrapper = load_backend(connections.settings["postgresql"]["ENGINE"]).DatabaseWrapper(
+        {**connections.settings["postgresql"], "POOL": {"timeout": 0.1}}, alias="down"
+    )
+    wrapper.ensure_connection()  # a pool is built, and the wrapper keeps it at hand
+    wrapper.close()
+    wrapper.settings_dict["PORT"] = "1"  # the server moved: a new pool for the new address
+    try:
+        wrapper.ensure_connection()
+    finally:
+        django_pool.dispose("down")
