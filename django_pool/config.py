@@ -158,6 +158,7 @@ class PoolOptions:
         ``ImproperlyConfigured`` naming the setting and the key for an unknown
         key, a wrong type or an impossible value.
         """
+        _refuse_pool_keys_in_options(alias, settings_dict)
         given: dict[str, Any] = {}
         origin: dict[str, str] = {}
         for where, raw in _sources(alias, settings_dict):
@@ -262,6 +263,25 @@ class PoolOptions:
 
 
 _KEYS = tuple(f.name for f in fields(PoolOptions))
+# POOL keys no driver takes as a connection parameter: put in OPTIONS (which
+# Django hands to the driver) they can only be misplaced. ("timeout" is
+# sqlite3's too.)
+_POOL_ONLY = frozenset(_KEYS) - {"timeout"}
+
+
+def _refuse_pool_keys_in_options(alias: str, settings_dict: Mapping[str, Any]) -> None:
+    options = settings_dict.get("OPTIONS")
+    if not isinstance(options, Mapping):
+        return
+    misplaced = sorted(key for key in options if isinstance(key, str) and key in _POOL_ONLY)
+    if misplaced:
+        keys = ", ".join(repr(key) for key in misplaced)
+        raise ImproperlyConfigured(
+            f"settings.DATABASES[{alias!r}]['OPTIONS'] has {keys}, an option of the pool: "
+            "OPTIONS go to the database driver, which does not know it. Move it to "
+            f"settings.DATABASES[{alias!r}]['POOL']."
+        )
+
 
 # Keys the replaced packages accepted (SQLAlchemy pool arguments) that mean
 # nothing here: a warning, not silence and not an error, so that settings
