@@ -357,24 +357,38 @@ def parse_options(where: str, raw: Any) -> dict[str, Any]:
         )
     parsed: dict[str, Any] = {}
     spelled: dict[str, object] = {}  # canonical name -> the key that gave it
+    # Every key's problem, in one error: fixing them one run at a time is slow.
+    problems: list[str] = []
     for key, value in raw.items():
-        lowered = str(key).lower()
-        if lowered in spelled:  # keys are case-insensitive: which would win?
-            raise ImproperlyConfigured(
-                f"{where} has both {spelled[lowered]!r} and {key!r}: keys are "
-                "case-insensitive, so they name the same option. Keep one."
-            )
-        spelled[lowered] = key
-        if lowered in _MEANINGLESS:
-            _warn_once(f"{where}[{key!r}] is ignored by django-pool: {_MEANINGLESS[lowered]}.")
-            continue
-        if lowered == "use_lifo":  # SQLAlchemy's spelling of pool_class 'lifo'
-            if _flag(f"{where}[{key!r}]", value):
-                parsed["pool_class"] = "lifo"
-            continue
-        name = _canonical_key(where, key)
-        parsed[name] = _VALIDATORS[name](_setting(where, key), value)
+        try:
+            _parse_one(where, key, value, parsed, spelled)
+        except ImproperlyConfigured as err:
+            problems.append(str(err))
+    if problems:
+        raise ImproperlyConfigured(" Also: ".join(problems))
     return parsed
+
+
+def _parse_one(
+    where: str, key: object, value: Any, parsed: dict[str, Any], spelled: dict[str, object]
+) -> None:
+    # Validate one option into *parsed*.
+    lowered = str(key).lower()
+    if lowered in spelled:  # keys are case-insensitive: which would win?
+        raise ImproperlyConfigured(
+            f"{where} has both {spelled[lowered]!r} and {key!r}: keys are "
+            "case-insensitive, so they name the same option. Keep one."
+        )
+    spelled[lowered] = key
+    if lowered in _MEANINGLESS:
+        _warn_once(f"{where}[{key!r}] is ignored by django-pool: {_MEANINGLESS[lowered]}.")
+        return
+    if lowered == "use_lifo":  # SQLAlchemy's spelling of pool_class 'lifo'
+        if _flag(f"{where}[{key!r}]", value):
+            parsed["pool_class"] = "lifo"
+        return
+    name = _canonical_key(where, key)
+    parsed[name] = _VALIDATORS[name](_setting(where, key), value)
 
 
 # Settings that hold one option's value rather than a dict of them.

@@ -35,6 +35,16 @@ def test_unknown_key_names_alias_key_and_suggests():
     assert "Valid options are: pool_class, pool_size" in message
 
 
+def test_every_mistake_of_a_pool_setting_in_one_error():
+    # Fixing them one run at a time (one manage.py check per key) was slow.
+    with pytest.raises(ImproperlyConfigured) as info:
+        options({"pool_sise": 3, "timeout": -1, "release": "transactions"})
+    message = str(info.value)
+    assert "Did you mean 'pool_size'?" in message
+    assert "['timeout'] is improperly configured to -1" in message
+    assert "['release'] is improperly configured to 'transactions'" in message
+
+
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
