@@ -39,6 +39,22 @@ class PooledCreationMixin(_CreationBase):
     pooled connection keeps it busy.
     """
 
+    def create_test_db(self, *args: Any, **kwargs: Any) -> str:
+        # Settings the pool refuses (CONN_MAX_AGE, POOL) fail here, naming the
+        # alias, before a test database exists: the first connection after
+        # CREATE DATABASE raised them, and the database was left behind.
+        wrapper: Any = self.connection
+        if not wrapper._pool_rules_off():
+            wrapper.check_settings()
+            wrapper._pool_options()
+        name = super().create_test_db(*args, **kwargs)
+        # Django connects once more "for the side effect of initializing the
+        # test database"; the pool's connection goes back (the test thread
+        # would otherwise hold one of each alias's places for the whole run,
+        # even with release="transaction").
+        wrapper.close()
+        return name
+
     def _create_test_db(self, verbosity: int, autoclobber: bool, keepdb: bool = False) -> Any:
         # An old test database of that name may be dropped and created again.
         disconnect_database(self._get_test_db_name())

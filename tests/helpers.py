@@ -28,6 +28,19 @@ class Server:
     def _connect(self):
         return _admin_connection(self.vendor, self.settings_dict)
 
+    def database_exists(self, name: str) -> bool:
+        """Return whether the server has a database called *name*."""
+        if self.vendor == "postgresql":
+            sql = "SELECT 1 FROM pg_database WHERE datname = %s"
+        else:
+            sql = "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s"
+        return bool(self._rows(sql, (name,)))
+
+    def drop_database(self, name: str) -> None:
+        """Drop database *name* if it exists (a test's leftover)."""
+        quote = '"' if self.vendor == "postgresql" else "`"
+        self._conn.cursor().execute(f"DROP DATABASE IF EXISTS {quote}{name}{quote}")
+
     def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:
         cursor = self._conn.cursor()
         try:

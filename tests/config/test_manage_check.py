@@ -193,3 +193,31 @@ def test_check_database_reports_an_unreachable_server_after_one_attempt(tmp_path
     assert "(django_pool.W005) Database 'default': could not connect" in result.stderr
     assert "trying again" not in result.stderr  # one attempt, not the pool's retries
     assert "System check identified no issues" not in result.stdout
+
+
+@pytest.mark.parametrize("server_vendor", ["postgresql", "mysql"], indirect=True)
+def test_the_test_runner_refuses_the_settings_before_creating_a_database(
+    tmp_path, server_vendor, server
+):
+    # The most likely mistake when a team switches: CONN_MAX_AGE left at 60.
+    # The test database was created, the first connection to it raised, and
+    # it was left behind (the next run stopped at "Type 'yes' ...").
+    name = f"dp_runner_{os.getpid()}"
+    (tmp_path / "test_one.py").write_text(
+        "from django.test import TestCase\n\n\n"
+        "class One(TestCase):\n"
+        "    def test_nothing(self):\n"
+        "        pass\n"
+    )
+    try:
+        result = check(
+            tmp_path,
+            f'"NAME": "{name}", "CONN_MAX_AGE": 60',
+            server=SERVERS[server_vendor],
+            command=["test", "test_one", "--noinput"],
+        )
+        assert result.returncode != 0
+        assert "settings.DATABASES['default']['CONN_MAX_AGE'] is 60" in result.stderr
+        assert server.database_exists(f"test_{name}") is False
+    finally:
+        server.drop_database(f"test_{name}")
