@@ -6,6 +6,7 @@ user does, then asks the server whether any test database is left behind
 users").
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SUFFIX = f"_{os.getpid()}"  # this run's databases only
 
 
-def run_project(vendor, *args):
+def run_project(vendor, *args, label="tests.creation.project.sample", pool=None):
     env = {
         **os.environ,
         "DJANGO_POOL_PROJECT_VENDOR": vendor,
@@ -27,8 +28,10 @@ def run_project(vendor, *args):
         "DJANGO_SETTINGS_MODULE": "tests.creation.project.settings",
         "PYTHONPATH": str(ROOT),
     }
+    if pool is not None:
+        env["DJANGO_POOL_PROJECT_POOL"] = json.dumps(pool)
     return subprocess.run(
-        [sys.executable, "-m", "django", "test", "tests.creation.project.sample", *args],
+        [sys.executable, "-m", "django", "test", label, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -54,6 +57,20 @@ def test_manage_py_test(server, parallel):
 def test_manage_py_test_sqlite(tmp_path):
     result = run_project("sqlite", "--parallel", "2", "--noinput")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_a_live_server_test_on_a_pool_of_one(server):
+    # Django connects once more after creating a test database ("for the side
+    # effect"); that checkout stayed with the test thread, and on a pool of 1
+    # the live server's thread waited out the timeout (a 500). It goes back
+    # now, and release="transaction" gives the test thread's back per query.
+    pool = {"pool_size": 1, "max_overflow": 0, "timeout": 5, "release": "transaction"}
+    result = run_project(server.vendor, "--noinput", label="tests.creation.project.live", pool=pool)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Ran 1 test" in output and "OK" in output
+    assert not _test_databases_left(server), output
 
 
 def _test_databases_left(server: Server) -> list[str]:

@@ -5,6 +5,7 @@ Two aliases, the second a test mirror-free multi-db target, so creation,
 cloning (--parallel) and destruction happen with pools alive on both.
 """
 
+import json
 import os
 
 from tests.settings import DRIVERS, MYSQL, PG  # noqa: F401 - DRIVERS applies the driver choice
@@ -24,8 +25,16 @@ else:
     base = {"ENGINE": "django_pool.backends.sqlite3", "NAME": "project.sqlite3"}
 
 
+# The live-server test's URLs (live.py).
+ROOT_URLCONF = "tests.creation.project.urls"
+STATIC_URL = "/static/"
+ALLOWED_HOSTS = ["*"]
+# A test may ask for other pool options (JSON).
+POOL = json.loads(os.environ.get("DJANGO_POOL_PROJECT_POOL", '{"pool_size": 2, "max_overflow": 2}'))
+
+
 def database(name):
-    settings = {**base, "NAME": name, "POOL": {"pool_size": 2, "max_overflow": 2}}
+    settings = {**base, "NAME": name, "POOL": dict(POOL)}
     if VENDOR != "sqlite":
         settings["TEST"] = {**base.get("TEST", {}), "NAME": f"test_{name}"}
     else:
