@@ -197,8 +197,14 @@ def _chosen(args: argparse.Namespace, target: dict[str, Any]):
         known = {v.alias for v in chosen}
         unknown = [w for w in wanted if w not in known]
         if unknown:
+            why = ""
+            if "native" in unknown:
+                why = (
+                    " (native: Django's own pool needs PostgreSQL with psycopg 3 and "
+                    "psycopg_pool: pip install 'psycopg[pool]')"
+                )
             raise SystemExit(
-                f"--variants: {unknown} not available here; use {', '.join(sorted(known))}"
+                f"--variants: {unknown} not available here{why}; use {', '.join(sorted(known))}"
             )
         # The persistent floor is every ratio's denominator.
         chosen = [v for v in chosen if v.alias in wanted or v.alias == "persistent"]

@@ -200,6 +200,10 @@ def test_stats_cost_is_never_printed_negative(capsys):
         (["--seconds", "-1"], "argument --seconds: -1 is not a finite number above 0"),
         (["--database-url", "postgres://u:pw@h:notaport/db"], "the port must be a number"),
         (["--database-url", "mysql://u@h/db?ssl=1"], "query parameters (ssl) are read for"),
+        (
+            ["--database-url", "sqlite:///bench.sqlite3", "--variants", "native"],
+            "native: Django's own pool needs PostgreSQL with psycopg 3 and psycopg_pool",
+        ),
     ],
 )
 def test_impossible_arguments_are_refused_before_anything_runs(arguments, says):
