@@ -44,9 +44,7 @@ class PooledCreationMixin(_CreationBase):
         # alias, before a test database exists: the first connection after
         # CREATE DATABASE raised them, and the database was left behind.
         wrapper: Any = self.connection
-        if not wrapper._pool_rules_off():
-            wrapper.check_settings()
-            wrapper._pool_options()
+        wrapper._refuse_bad_pool_settings()
         name = super().create_test_db(*args, **kwargs)
         # Django connects once more "for the side effect of initializing the
         # test database"; the pool's connection goes back (the test thread

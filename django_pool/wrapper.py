@@ -199,16 +199,21 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
                 yield cursor
 
     def _pool_refused(self) -> bool:
-        # Whether a checkout would raise ImproperlyConfigured for the settings
-        # (the rules check_settings() applies; OPTIONS["pool"] included).
-        if self._pool_rules_off():
-            return False
+        # Whether a checkout would raise ImproperlyConfigured for the settings.
         try:
-            self.check_settings()
-            self._pool_options()
+            self._refuse_bad_pool_settings()
         except ImproperlyConfigured:
             return True
         return False
+
+    def _refuse_bad_pool_settings(self) -> None:
+        # ImproperlyConfigured for the settings a checkout would refuse: the
+        # rules of check_settings() (CONN_MAX_AGE, Django's own
+        # OPTIONS["pool"]) and POOL; nothing where this database is not pooled.
+        if self._pool_rules_off():
+            return
+        self.check_settings()
+        self._pool_options()
 
     # ##### Settings #####
 
