@@ -114,10 +114,6 @@ class DatabasePool:
         self.stats = stats or PoolStats()
         #: Set once the pool must hand out nothing more and keep nothing back.
         self.retired = False
-        # Set in a forked child: the connections are the parent's, never to
-        # be closed or cleaned here (PyMySQL's close() sends QUIT on the
-        # parent's socket, which forksafe.py cannot cut off).
-        self._forgotten = False
         # Connections opened before this instant are replaced at checkout.
         self._stale_before = float("-inf")
         self._warned_saturation_at = float("-inf")
@@ -501,8 +497,6 @@ class DatabasePool:
         except KeyError:
             return  # taken back by housekeeping already
         lease.loan = None
-        if self._forgotten:
-            return  # a forked child's: the parent's connection, kept untouched
         gives = lease.gives
         try:
             if lease_module.collected != self._collected_seen:
@@ -637,9 +631,18 @@ class DatabasePool:
         self._pool.dispose()
 
     def forget(self) -> None:
-        """Drop this pool without touching its connections (after ``fork``)."""
+        """Drop this pool without touching its connections (after ``fork``).
+
+        They are the parent's, never to be closed or cleaned here (PyMySQL's
+        ``close()`` sends QUIT down the parent's socket, which forksafe.py
+        cannot cut off). So nothing is lent any more: a checkin, and a reclaim
+        of what the parent's threads hold (ended, seen from here), claim
+        nothing. And nothing is idle: ``retire()`` closes nothing. (The gate
+        goes, not emptied: its lock may have been held across the fork.)
+        """
         self.retired = True
-        self._forgotten = True
+        self._lent.clear()
+        self._gate = None
 
     # ##### Housekeeping #####
 
@@ -668,8 +671,6 @@ class DatabasePool:
         second of its wait, at ``retire()``, and at the next checkout or checkin
         after a holder was garbage collected or a holding thread ended.
         """
-        if self._forgotten:
-            return  # a forked child's: the parent's threads hold these
         self._collected_seen = lease_module.collected
         self._look_again = False
         for lease in list(self._leases):

@@ -100,9 +100,8 @@ def _forget_inherited() -> None:
     # The lock may have been held by a parent thread that does not exist here.
     _lock = threading.Lock()
     _pid = os.getpid()
-    for pool in _pools.values():
-        pool.forget()
-        _inherited.append(pool)
+    # (pool.py forgets every pool of the process at the fork.)
+    _inherited.extend(_pools.values())
     _pools.clear()
 
 
