@@ -193,13 +193,14 @@ def check_server(app_configs=None, databases=None, **kwargs: Any) -> list[checks
 
     warnings: list[checks.CheckMessage] = []
     for alias in pooled_aliases(settings.DATABASES, databases or ()):
-        connection = connections[alias]
-        if not isinstance(connection, PooledDatabaseWrapperMixin):
-            continue  # its class was replaced after the settings were read
         try:
+            connection = connections[alias]
+            if not isinstance(connection, PooledDatabaseWrapperMixin):
+                continue  # its class was replaced after the settings were read
+            connection._refuse_bad_pool_settings()
             options = PoolOptions.from_settings(alias, connection.settings_dict)
         except ImproperlyConfigured:
-            continue  # E003
+            continue  # E001-E003 say why; a connection would only raise it again
         try:
             # Not through the pool, whose connect tries again until its
             # timeout (30 s by default): migrate would wait that long here,

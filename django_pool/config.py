@@ -29,6 +29,7 @@ __all__ = [
     "ResetOnReturn",
     "SessionReset",
     "parse_options",
+    "without_refused_options",
 ]
 
 ReleasePoint: TypeAlias = Literal["request", "transaction"]
@@ -281,6 +282,24 @@ def _refuse_pool_keys_in_options(alias: str, settings_dict: Mapping[str, Any]) -
             "OPTIONS go to the database driver, which does not know it. Move it to "
             f"settings.DATABASES[{alias!r}]['POOL']."
         )
+
+
+def without_refused_options(settings_dict: dict[str, Any]) -> dict[str, Any]:
+    """Return *settings_dict* without the ``OPTIONS`` keys django-pool refuses.
+
+    Those are Django's own ``"pool"`` (E002) and the pool's options put in
+    ``OPTIONS`` (E003): no driver takes them (mysqlclient raises
+    ``TypeError``), and with psycopg 3 ``"pool"`` would open Django's own
+    pool. *settings_dict* itself when it has none.
+    """
+    options = settings_dict.get("OPTIONS")
+    if not isinstance(options, Mapping):
+        return settings_dict
+    refused = _POOL_ONLY | {"pool"}
+    kept = {key: value for key, value in options.items() if key not in refused}
+    if len(kept) == len(options):
+        return settings_dict
+    return {**settings_dict, "OPTIONS": kept}
 
 
 # Keys the replaced packages accepted (SQLAlchemy pool arguments) that mean

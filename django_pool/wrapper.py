@@ -23,7 +23,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
@@ -34,7 +33,7 @@ from django.utils.functional import cached_property
 from django.views.decorators.debug import sensitive_variables
 
 from . import registry
-from .config import GLOBAL_SETTINGS, PoolOptions
+from .config import GLOBAL_SETTINGS, PoolOptions, without_refused_options
 from .driver import Driver
 from .errors import SETTING_VALUE_ERRORS, raised_in, settings_refused
 from .lease import Lease, holder_collected
@@ -134,15 +133,11 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         self._pool_connecting = False  # inside Django's connect(), over a pooled connection
         self._pool_params_read = False  # get_connection_params() ran for the current settings
         self._pool_judging = None  # inside Django's health checks: which one
+        # A bad POOL raises at the first connection, as Django's own settings
+        # errors do, not here: Django's checks (check --database) and model
+        # setup build the wrapper first, and manage.py check then reports
+        # django_pool.E001-E003 instead of a traceback.
         super().__init__(settings_dict, alias)
-        # Fail at first use of a misconfigured alias, not at its first query.
-        try:
-            self._pool_options()
-        except ImproperlyConfigured:
-            # During django.setup() (a model's Meta asks connection.ops), let setup end so
-            # that manage.py check reports django_pool.E003; _build_pool raises it again.
-            if apps.ready:
-                raise
         # The settings django-pool validates are the ones the connection was
         # built with: code that later edits a live connection's settings_dict
         # gets Django's rules for what it wrote, as with the stock ENGINE
@@ -190,10 +185,16 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         # included. While django-pool refuses this database's settings, that
         # reading opens its own connection: manage.py check and migrate then
         # report the settings (E001-E003) instead of a traceback, and the
-        # first real use still raises.
+        # first real use still raises. That connection leaves out the OPTIONS
+        # keys refused (E002, E003), which no driver takes.
         if self.connection is None and self._pool_refused():
-            with unpooled(), super().temporary_connection() as cursor:
-                yield cursor
+            configured = self.settings_dict
+            self.settings_dict = without_refused_options(configured)
+            try:
+                with unpooled(), super().temporary_connection() as cursor:
+                    yield cursor
+            finally:
+                self.settings_dict = configured
         else:
             with super().temporary_connection() as cursor:
                 yield cursor
@@ -276,7 +277,7 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         return hashlib.blake2b(repr(shape).encode(), digest_size=16).hexdigest()
 
     def _build_pool(self) -> DatabasePool:
-        options = self._pool_options()  # (deferred by __init__ during setup)
+        options = self._pool_options()
         pre_ping = options.pre_ping
         if pre_ping is None:
             pre_ping = bool(self.settings_dict["CONN_HEALTH_CHECKS"])

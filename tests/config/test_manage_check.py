@@ -32,11 +32,18 @@ CASES = [
 
 
 def check(
-    tmp_path, extra: str, engine: str = "django_pool.backends.sqlite3", *, server=None, command=()
+    tmp_path,
+    extra: str,
+    engine: str = "django_pool.backends.sqlite3",
+    *,
+    server=None,
+    command=(),
+    apps=("django_pool", "django.contrib.auth", "django.contrib.contenttypes"),
 ):
     """Run ``django check`` (or *command*) on a project whose default database has *extra*.
 
     *server*: a server's settings (tests/settings.py), for its address.
+    *apps*: INSTALLED_APPS.
     """
     where = f'"NAME": "{tmp_path / "db.sqlite3"}"'
     if server is not None:
@@ -48,7 +55,7 @@ def check(
         textwrap.dedent(
             f"""
             SECRET_KEY = "x"
-            INSTALLED_APPS = ["django_pool", "django.contrib.auth", "django.contrib.contenttypes"]
+            INSTALLED_APPS = {list(apps)!r}
             DATABASES = {{"default": {{"ENGINE": "{engine}", {where}, {extra}}}}}
             """
         )
@@ -78,12 +85,34 @@ def test_each_mistake_is_a_check_error(tmp_path, extra, code, text):
 @pytest.mark.parametrize(
     "command", [["check", "--database", "default"], ["migrate"]], ids=["check-database", "migrate"]
 )
-@pytest.mark.parametrize(("extra", "code", "text"), [CASES[0], CASES[5]], ids=["E003", "E001"])
+@pytest.mark.parametrize(
+    ("extra", "code", "text"),
+    [CASES[0], CASES[5], CASES[6], CASES[7]],
+    ids=["E003", "E001", "E002-options-pool", "E003-in-options"],
+)
 def test_checks_that_ask_the_server_wait(tmp_path, server_vendor, command, extra, code, text):
     # Django's checks of models and database ask the backend, and Django's
     # MySQL backend connects to read the server's version: that connection
-    # raised the settings error as a traceback, before E001-E003 were shown.
+    # raised the settings error as a traceback, before E001-E003 were shown;
+    # and with a misplaced OPTIONS key, the driver's TypeError ("'pool' is an
+    # invalid keyword argument") did.
     result = check(tmp_path, extra, server=SERVERS[server_vendor], command=command)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert f"({code}) settings.DATABASES['default']" in result.stderr
+    assert text in result.stderr
+
+
+@pytest.mark.parametrize("command", [["check", "--database", "default"], ["pool_status"]])
+@pytest.mark.parametrize(("extra", "code", "text"), CASES[:3] + CASES[5:])  # not SQLite's
+def test_a_project_without_models_gets_the_check_error_too(
+    tmp_path, server_vendor, command, extra, code, text
+):
+    # Without models, Django's own database check is what builds the
+    # connection; the wrapper raised the settings error there, as a traceback.
+    result = check(
+        tmp_path, extra, server=SERVERS[server_vendor], command=command, apps=["django_pool"]
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     assert f"({code}) settings.DATABASES['default']" in result.stderr

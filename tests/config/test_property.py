@@ -57,13 +57,14 @@ KEY_NAMES = st.one_of(
 @given(pool=st.dictionaries(KEY_NAMES, VALUES, max_size=4))
 def test_random_pool_settings(pool, tmp_path_factory, django_db_blocker):
     name = str(tmp_path_factory.getbasetemp() / "property.sqlite3")
-    try:
-        wrapper = sqlite_wrapper(name, "prop", POOL=pool)  # validates POOL
-    except ImproperlyConfigured as err:
-        assert "settings.DATABASES['prop']['POOL']" in str(err)
-        return
+    wrapper = sqlite_wrapper(name, "prop", POOL=pool)
     try:
         with django_db_blocker.unblock():
+            try:
+                wrapper.ensure_connection()  # validates POOL
+            except ImproperlyConfigured as err:
+                assert "settings.DATABASES['prop']['POOL']" in str(err)
+                return
             with wrapper.cursor() as cursor:
                 cursor.execute("SELECT 1")
                 assert cursor.fetchone() == (1,)

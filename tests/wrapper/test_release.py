@@ -302,9 +302,10 @@ def test_many_threads_share_a_small_pool(server_vendor, configure_pool):
     assert stats(alias)["connections_num"] <= 2
 
 
-def test_sqlite_refuses_it(tmp_path):
-    with pytest.raises(ImproperlyConfigured) as info:
-        sqlite_wrapper(str(tmp_path / "db.sqlite3"), "local", POOL={"release": "transaction"})
+def test_sqlite_refuses_it(tmp_path, django_db_blocker):
+    wrapper = sqlite_wrapper(str(tmp_path / "db.sqlite3"), "local", POOL={"release": "transaction"})
+    with django_db_blocker.unblock(), pytest.raises(ImproperlyConfigured) as info:
+        wrapper.ensure_connection()
     assert "settings.DATABASES['local']['POOL']['release']" in str(info.value)
     assert "SQLite" in str(info.value)
 
