@@ -207,14 +207,9 @@ def test_check_database_reports_an_unreachable_server_after_one_attempt(tmp_path
     # The server check connected through the pool, which tries again until
     # its timeout (30 s by default), then said nothing: "no issues" for a
     # server it never reached, and migrate waited twice as long.
-    import socket
-
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     result = check(
         tmp_path,
-        f'"PORT": "{port}"',
+        f'"PORT": "{unused_port()}"',
         server=SERVERS[server_vendor],
         command=["check", "--database", "default"],
     )
@@ -222,6 +217,30 @@ def test_check_database_reports_an_unreachable_server_after_one_attempt(tmp_path
     assert "(django_pool.W005) Database 'default': could not connect" in result.stderr
     assert "trying again" not in result.stderr  # one attempt, not the pool's retries
     assert "System check identified no issues" not in result.stdout
+
+
+def unused_port() -> int:
+    """Return a local TCP port nobody listens on."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_pool_status_reports_an_unreachable_server_after_one_attempt(tmp_path, server_vendor):
+    # Its probe went through the pool, which tries again for its timeout:
+    # the report waited 30 s (each --watch refresh too) to say "down".
+    result = check(
+        tmp_path,
+        f'"PORT": "{unused_port()}", "POOL": {{"timeout": 60}}',
+        server=SERVERS[server_vendor],
+        command=["pool_status"],
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "cannot connect to 'default'" in result.stderr
+    assert "trying again" not in result.stdout + result.stderr  # not the pool's retries
 
 
 @pytest.mark.parametrize("server_vendor", ["postgresql", "mysql"], indirect=True)

@@ -23,7 +23,7 @@ import django_pool
 from django_pool.checks import check_settings
 from django_pool.config import PoolOptions
 from django_pool.rules import pooled_aliases
-from django_pool.wrapper import PooledDatabaseWrapperMixin
+from django_pool.wrapper import PooledDatabaseWrapperMixin, unpooled
 
 
 class Command(BaseCommand):
@@ -111,11 +111,18 @@ class Command(BaseCommand):
             },
             "bound_per_process": options.bound(),
         }
-        started = time.monotonic()
         try:
-            with connection.cursor() as cursor:
+            # The server's view through one attempt outside the pool: for a
+            # server that is down, the pool's checkout tries again until its
+            # timeout (30 s by default), and the report would take that long.
+            try:
+                with unpooled(), connection.cursor() as cursor:
+                    report["server"] = connection.pool_driver.server_status(cursor.cursor)
+            finally:
+                connection.close()
+            started = time.monotonic()
+            with connection.cursor():
                 report["probe_ms"] = round((time.monotonic() - started) * 1000, 2)
-                report["server"] = connection.pool_driver.server_status(cursor.cursor)
         except DatabaseError as err:
             report["error"] = str(err).strip().splitlines()[0]
         finally:
