@@ -39,6 +39,7 @@ from importlib import import_module
 from types import ModuleType
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 __all__ = ["engine", "original_engine"]
@@ -75,7 +76,10 @@ class _MirrorLoader(importlib.abc.Loader):
 
         name = original_engine(module.__name__)
         assert name is not None  # the finder serves only names under the prefix
-        original: Any = import_module(name)  # ImportError as for the original ENGINE
+        try:
+            original: Any = import_module(name)
+        except ImportError as err:
+            raise _not_importable(module.__name__, err) from err
         module.__doc__ = f"{name}, with connections from a pool (django_pool.backends.pooled)."
 
         def __getattr__(attribute: str) -> Any:  # noqa: N807 - PEP 562
@@ -91,6 +95,31 @@ class _MirrorLoader(importlib.abc.Loader):
             if module.__name__.rpartition(".")[0] not in _lenient:
                 raise
             module.DatabaseWrapper = wrapper  # type: ignore[attr-defined]
+
+
+def _not_importable(mirror: str, err: ImportError) -> ImproperlyConfigured:
+    # Django's own error would name the mirror ENGINE, a name the user never
+    # wrote when activation chose it: name the ENGINE of the settings instead.
+    try:
+        from django.conf import settings
+
+        named = [
+            (alias, str(settings_dict.get("ENGINE")))
+            for alias, settings_dict in settings.DATABASES.items()
+            if f"{settings_dict.get('ENGINE')}.".startswith(f"{mirror}.")
+        ]
+    except ImproperlyConfigured:  # no settings: django_pool used without Django's setup
+        named = []
+    where = " and ".join(
+        f"settings.DATABASES[{alias!r}]['ENGINE'] is {original_engine(pooled)!r}"
+        for alias, pooled in named
+    )
+    return ImproperlyConfigured(
+        f"{where or 'The ENGINE ' + repr(original_engine(mirror))}, which cannot be imported "
+        f"({type(err).__name__}: {err}). django_pool pools it through "
+        f"{named[0][1] if named else mirror!r}; check the ENGINE's spelling and that its "
+        "package is installed."
+    )
 
 
 class _MirrorFinder(importlib.abc.MetaPathFinder):
