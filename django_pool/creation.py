@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import SystemCheckError
 from django.db import connections
 
 from . import registry
@@ -44,7 +46,10 @@ class PooledCreationMixin(_CreationBase):
         # alias, before a test database exists: the first connection after
         # CREATE DATABASE raised them, and the database was left behind.
         wrapper: Any = self.connection
-        wrapper._refuse_bad_pool_settings()
+        try:
+            wrapper._refuse_bad_pool_settings()
+        except ImproperlyConfigured as err:
+            raise _as_check_error(err) from None
         name = super().create_test_db(*args, **kwargs)
         # Django connects once more "for the side effect of initializing the
         # test database"; the pool's connection goes back (the test thread
@@ -66,6 +71,21 @@ class PooledCreationMixin(_CreationBase):
     def _destroy_test_db(self, test_database_name: str, verbosity: int) -> None:
         disconnect_database(test_database_name)
         return super()._destroy_test_db(test_database_name, verbosity)
+
+
+def _as_check_error(err: ImproperlyConfigured) -> SystemCheckError:
+    # What manage.py check prints for these settings (django-pool's errors,
+    # every alias): manage.py test then shows a few lines, as for a failed
+    # system check (a CommandError), not a traceback through the test runner.
+    from .checks import check_settings
+
+    errors = [str(e) for e in check_settings() if e.is_serious()] or [str(err)]
+    count = f"{len(errors)} issue{'s' if len(errors) > 1 else ''}"
+    return SystemCheckError(
+        "System check identified some issues:\n\nERRORS:\n"
+        + "\n".join(errors)
+        + f"\n\nSystem check identified {count}."
+    )
 
 
 def disconnect_database(name: str) -> None:

@@ -125,6 +125,17 @@ def test_activation_through_installed_apps_reports_it_too(tmp_path):
     assert "(django_pool.E003)" in result.stderr
 
 
+@pytest.mark.parametrize("engine", ["mydb.pgx", "django.db.backends.postgresq"])
+def test_activation_names_a_misspelled_engine_as_written(tmp_path, engine):
+    # Activation had rewritten it to django_pool.backends.pooled.<ENGINE>,
+    # and Django's error named that: a name the user never wrote.
+    result = check(tmp_path, "", engine=engine)
+    assert result.returncode == 1
+    assert f"settings.DATABASES['default']['ENGINE'] is '{engine}', which cannot be imported" in (
+        result.stderr
+    )
+
+
 def test_a_valid_pool_passes(tmp_path):
     result = check(tmp_path, '"POOL": {"pool_size": 3}')
     assert result.returncode == 0, result.stderr
@@ -266,6 +277,9 @@ def test_the_test_runner_refuses_the_settings_before_creating_a_database(
         )
         assert result.returncode != 0
         assert "settings.DATABASES['default']['CONN_MAX_AGE'] is 60" in result.stderr
+        # What check prints, not a traceback through the test runner.
+        assert "Traceback" not in result.stderr, result.stderr
+        assert "(django_pool.E001) settings.DATABASES['default']" in result.stderr
         assert server.database_exists(f"test_{name}") is False
     finally:
         server.drop_database(f"test_{name}")
