@@ -552,12 +552,14 @@ class DatabasePool:
                     self._gate.release(lease)  # closed, but its permit not yet back
             raise
 
-    def _returned(self, lease: Lease, loan: Loan, now: float) -> float:
+    def _returned(
+        self, lease: Lease, loan: Loan, now: float, verb: str = "returned after"
+    ) -> float:
         held = now - lease.since
         self.stats.checked_in(held)
         threshold = self.options.leak_threshold
         if threshold and held > threshold:
-            self._report_leak(lease, loan, held, returned=True)
+            self._report_leak(lease, loan, held, verb)
         if lease.logged:  # a checkout logged at DEBUG has its checkin line
             logger.debug("database %r: checkin after %.3f s", self.alias, held)
         return held
@@ -690,11 +692,14 @@ class DatabasePool:
             lease.loan = None
             try:
                 logger.warning(
-                    "database %r: thread %r ended without returning its connection; closing it",
+                    "database %r: thread %r %s without returning its connection; closing it",
                     self.alias,
                     loan.thread.name,
+                    "ended"
+                    if not loan.thread.is_alive()
+                    else "dropped its connection object (garbage collected)",
                 )
-                held = self._returned(lease, loan, time.monotonic())
+                held = self._returned(lease, loan, time.monotonic(), "taken back after")
                 self._end(lease, "thread ended")
             except BaseException:
                 # Interrupted: still open, the claim goes back for the next
@@ -784,24 +789,28 @@ class DatabasePool:
         for lease in list(self._leases):
             loan = lease.loan
             if loan is not None and now - lease.since > threshold:
-                self._report_leak(lease, loan, now - lease.since, returned=False)
+                self._report_leak(lease, loan, now - lease.since, "held for")
 
-    def _report_leak(self, lease: Lease, loan: Loan, held: float, *, returned: bool) -> None:
-        """Log a connection held past leak_threshold, once per checkout."""
+    def _report_leak(self, lease: Lease, loan: Loan, held: float, verb: str) -> None:
+        """Log a connection held past leak_threshold, once per checkout.
+
+        *verb*: "held for" (still held: the whole stack, to find the holder),
+        "returned after" or "taken back after" (from a thread that ended: the
+        innermost application frame is enough).
+        """
         if lease.warned is loan:
             return
         lease.warned = loan
         self.stats.bump(PoolStats.LEAKS_NUM)
-        if returned:  # the innermost application frame is enough
-            verb, where = "returned after", f" {loan.where()}"
-        else:  # still held: the whole stack, to find the holder
-            verb, where = "held for", ":\n" + loan.stack()
+        where = ":\n" + loan.stack() if verb == "held for" else f" {loan.where()}"
+        by = "from" if verb == "taken back after" else "by"
         logger.warning(
-            "database %r: connection %s %.1f s by thread %r (leak_threshold %g s); "
+            "database %r: connection %s %.1f s %s thread %r (leak_threshold %g s); "
             "it was checked out at%s",
             self.alias,
             verb,
             held,
+            by,
             loan.thread.name,
             self.options.leak_threshold,
             where,

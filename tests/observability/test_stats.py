@@ -8,7 +8,7 @@ import pytest
 from django.db import OperationalError, connections, transaction
 
 import django_pool
-from tests.helpers import run_threads, session_id
+from tests.helpers import join, run_threads, session_id
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -137,6 +137,27 @@ def test_a_leak_seen_at_return_is_reported_once_and_the_checkin_logged(
     [leak] = [m for m in messages if "leak_threshold" in m]
     assert "returned after" in leak and "helpers.py" in leak  # the innermost own frame
     assert any("checkin after" in m for m in messages)  # as for every logged checkout
+    assert stats(vendor)["leaks_num"] == 1
+
+
+def test_a_leak_taken_back_from_an_ended_thread_says_so(vendor, configure_pool, caplog):
+    # It said "returned after ... by thread 'forgetful'" right after "thread
+    # 'forgetful' ended without returning its connection".
+    configure_pool(vendor, pool_size=1, max_overflow=0, timeout=5, leak_threshold=0.01)
+
+    def forgetful():
+        hold_a_connection(vendor)
+        time.sleep(0.02)  # held longer than leak_threshold before the thread ends
+
+    thread = threading.Thread(target=forgetful, name="forgetful")
+    thread.start()
+    join(thread)
+    session_id(vendor)  # the pool's one place: taken back from the ended thread
+    messages = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("thread 'forgetful' ended without returning" in m for m in messages)
+    [leak] = [m for m in messages if "leak_threshold" in m]
+    assert "connection taken back after" in leak and "from thread 'forgetful'" in leak, leak
+    assert "helpers.py" in leak  # the innermost own frame, as for a connection returned
     assert stats(vendor)["leaks_num"] == 1
 
 
