@@ -280,7 +280,8 @@ def _refuse_pool_keys_in_options(alias: str, settings_dict: Mapping[str, Any]) -
         raise ImproperlyConfigured(
             f"settings.DATABASES[{alias!r}]['OPTIONS'] has {keys}, an option of the pool: "
             "OPTIONS go to the database driver, which does not know it. Move it to "
-            f"settings.DATABASES[{alias!r}]['POOL']."
+            f"settings.DATABASES[{alias!r}]['POOL'] (a database URL's query string "
+            "becomes OPTIONS: set POOL beside the parsed URL)."
         )
 
 

@@ -227,6 +227,22 @@ def test_postgres_url_parameters_reach_libpq():
         assert variant.settings["OPTIONS"]["sslmode"] == "disable", variant.alias
 
 
+@pytest.mark.parametrize(
+    ("url", "vendor"),
+    [
+        ("postgis://u@h:5432/db", "postgresql"),
+        ("mysqlgis://u@h:3306/db", "mysql"),
+        ("spatialite:///tmp/geo.sqlite3", "sqlite3"),
+        ("postgis+pool://u@h/db", "postgresql"),
+    ],
+)
+def test_a_geodjango_url_benchmarks_its_server(url, vendor):
+    # The URL a GeoDjango project already has was refused ("unknown scheme").
+    from django_pool.bench.targets import database_settings
+
+    assert database_settings(url)["vendor"] == vendor
+
+
 @pytest.mark.parametrize("scratch", ["mysql"], indirect=True)
 def test_a_mysql_url_with_only_pymysql_installed(scratch, tmp_path):
     # A project on PyMySQL has no MySQLdb module of its own: the bench installs
