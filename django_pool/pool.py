@@ -329,7 +329,9 @@ class DatabasePool:
         local.creator, local.opened = creator, False
         try:
             # A refused connect is tried again until the deadline (retry.py):
-            # a failover costs latency, not errors.
+            # a failover costs latency, not errors. Meanwhile a connection
+            # given back to the pool (the server refuses more than it has:
+            # a role's or user's connection limit) is taken instead.
             fairy = retry.connect(
                 self._pool.connect,
                 driver=self.driver,
@@ -337,6 +339,7 @@ class DatabasePool:
                 deadline=deadline,
                 timeout=self.options.timeout,
                 setting=self.setting,
+                instead=self._idle_instead(hand),
             )
         except exc.TimeoutError:
             # Only a custom QueuePool subclass with a smaller bound than the
@@ -355,6 +358,8 @@ class DatabasePool:
             ) from None
         finally:
             local.creator = local.params = None
+        if fairy is None:  # the permit traded for an idle lease, now in *hand*
+            return hand[0], False
         opened = local.opened
         lease: Lease | None = None
         try:
@@ -373,6 +378,19 @@ class DatabasePool:
         else:
             hand.append(lease)
         return lease, opened
+
+    def _idle_instead(self, hand: list[Any]) -> Callable[[], bool] | None:
+        # For retry.connect: trade the permit in *hand* for a connection given
+        # back since (parked only while nobody waits: nobody is passed).
+        gate = self._gate
+        if gate is None or not hand or hand[0] is not PERMIT:
+            return None
+
+        def instead() -> bool:
+            gate.trade(hand)
+            return hand[0] is not PERMIT
+
+        return instead
 
     def _refuse_sharing(self) -> None:
         # StaticPool hands the same DB-API connection to every thread: one

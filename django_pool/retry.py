@@ -28,7 +28,7 @@ from django.db import OperationalError
 
 from .driver import Driver
 
-__all__ = ["FIRST_DELAY", "MAX_DELAY", "connect"]
+__all__ = ["FIRST_DELAY", "INSTEAD_SLICE", "MAX_DELAY", "connect"]
 
 logger = logging.getLogger("django_pool.pool")
 
@@ -40,6 +40,10 @@ FIRST_DELAY = 0.05
 MAX_DELAY = 1.0
 
 
+#: Longest a pause between attempts goes without asking ``instead``.
+INSTEAD_SLICE = 0.05
+
+
 def connect(
     open_: Callable[[], T],
     *,
@@ -48,13 +52,19 @@ def connect(
     deadline: float,
     timeout: float,
     setting: str | None = None,
-) -> T:
+    instead: Callable[[], bool] | None = None,
+) -> T | None:
     """Return ``open_()``, trying again on transient connection errors until *deadline*.
 
     *deadline* is a ``time.monotonic()`` instant; *timeout* the setting it came
     from, for the message, which names *setting* (default: the alias's
     ``POOL``). The first attempt is always made. Anything but a database
     error (a bug, a ``KeyboardInterrupt``) propagates at once.
+
+    *instead*, if given, is asked after each refused attempt and every
+    :data:`INSTEAD_SLICE` seconds of the pause: True means the caller got a
+    connection another way (one given back to the pool), and ``connect``
+    returns None at once.
     """
     attempt = 0
     while True:
@@ -64,6 +74,8 @@ def connect(
             cause = _driver_error(err)
             if driver.is_permanent_connect_error(cause):
                 raise
+            if instead is not None and instead():
+                return None
             attempt += 1
             # Full jitter on the upper half: threads that failed together
             # do not come back together.
@@ -83,7 +95,20 @@ def connect(
                 )
             else:
                 logger.debug("database %r: connection attempt %d failed", alias, attempt)
-            time.sleep(delay)
+            if instead is None:
+                time.sleep(delay)
+            elif _pause(delay, instead):
+                return None
+
+
+def _pause(delay: float, instead: Callable[[], bool]) -> bool:
+    # Sleep *delay* seconds in slices; True as soon as instead() says so.
+    end = time.monotonic() + delay
+    while (left := end - time.monotonic()) > 0:
+        time.sleep(min(left, INSTEAD_SLICE))
+        if instead():
+            return True
+    return False
 
 
 def _driver_error(err: BaseException) -> BaseException:

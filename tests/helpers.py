@@ -41,6 +41,14 @@ class Server:
         quote = '"' if self.vendor == "postgresql" else "`"
         self._conn.cursor().execute(f"DROP DATABASE IF EXISTS {quote}{name}{quote}")
 
+    def execute(self, sql: str) -> None:
+        """Run *sql* (DDL, GRANT...) as the administrator."""
+        cursor = self._conn.cursor()
+        try:
+            cursor.execute(sql)
+        finally:
+            cursor.close()
+
     def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:
         cursor = self._conn.cursor()
         try:
