@@ -238,9 +238,9 @@ def check_server(app_configs=None, databases=None, **kwargs: Any) -> list[checks
                 checks.Warning(
                     f"Database {alias!r}: one process's pool may open {bound} connections "
                     f"({sizes}), but the server has {free} of {server['max_connections']} "
-                    "free.",
+                    f"free ({server.get('limit', 'max_connections')}).",
                     hint="Every process has its own pool: the server needs processes × "
-                    "(pool_size + max_overflow). Lower them or raise max_connections.",
+                    "(pool_size + max_overflow). Lower them or raise that limit.",
                     id="django_pool.W001",
                 )
             )

@@ -131,14 +131,27 @@ class MySQLDriver(Driver):
             "WHERE DB = DATABASE() AND ID <> CONNECTION_ID() GROUP BY COMMAND"
         )
         sessions = {state: int(n) for state, n in cursor.fetchall()}
-        cursor.execute("SELECT @@max_connections, @@wait_timeout")
-        max_connections, wait_timeout = cursor.fetchone()
+        # The session value of max_user_connections is this account's limit
+        # (MAX_USER_CONNECTIONS, else the global one; 0: none). Without the
+        # PROCESS privilege the process list shows this user's threads only,
+        # which is what that limit counts.
+        cursor.execute(
+            "SELECT @@max_connections, @@wait_timeout, @@max_user_connections, "
+            "(SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+            "WHERE USER = SUBSTRING_INDEX(CURRENT_USER(), '@', 1))"
+        )
+        max_connections, wait_timeout, user_limit, of_user = cursor.fetchone()
         cursor.execute("SHOW GLOBAL STATUS LIKE 'Threads_connected'")
         connections = int(cursor.fetchone()[1])
+        limits = [(int(max_connections), connections, "max_connections")]
+        if int(user_limit) > 0:
+            limits.append((int(user_limit), int(of_user), "max_user_connections"))
+        slots, used, limit = min(limits, key=lambda each: each[0] - each[1])
         return {
             "sessions": sessions,
-            "max_connections": int(max_connections),
-            "connections": connections,
+            "max_connections": slots,
+            "connections": used,
+            "limit": limit,
             "wait_timeout": int(wait_timeout),
         }
 

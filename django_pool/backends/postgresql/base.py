@@ -141,15 +141,53 @@ class PostgreSQLDriver(Driver):
             "WHERE datname = current_database() AND pid <> pg_backend_pid() GROUP BY 1"
         )
         sessions = dict(cursor.fetchall())
+        # The slots this login role may use, and the connections counted
+        # against them. A role that is no superuser does not see other roles'
+        # backend_type (NULL): their client sessions are the rows with a
+        # database. It may not use the reserved slots, nor exceed its role's
+        # and the database's CONNECTION LIMIT (-1: none), which superusers ignore.
         cursor.execute(
             "SELECT current_setting('max_connections')::int, "
-            "(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')"
+            "current_setting('superuser_reserved_connections')::int "
+            "+ coalesce(current_setting('reserved_connections', true)::int, 0), "
+            "r.rolsuper, r.rolname, r.rolconnlimit, d.datconnlimit, "
+            "(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+            "OR (backend_type IS NULL AND datid IS NOT NULL)), "
+            "(SELECT count(*) FROM pg_stat_activity WHERE usesysid = r.oid AND datid IS NOT NULL), "
+            "(SELECT count(*) FROM pg_stat_activity WHERE datid = d.oid) "
+            "FROM pg_roles r, pg_database d "
+            "WHERE r.rolname = session_user AND d.datname = current_database()"
         )
-        max_connections, connections = cursor.fetchone()
+        (
+            max_connections,
+            reserved,
+            superuser,
+            role,
+            role_limit,
+            database_limit,
+            clients,
+            of_role,
+            of_database,
+        ) = cursor.fetchone()
+        limits = [
+            (max_connections, clients, "max_connections")
+            if superuser
+            else (
+                max_connections - reserved,
+                clients,
+                f"max_connections less {reserved} reserved for superusers",
+            )
+        ]
+        if not superuser and role_limit >= 0:
+            limits.append((role_limit, of_role, f"the CONNECTION LIMIT of role {role!r}"))
+        if not superuser and database_limit >= 0:
+            limits.append((database_limit, of_database, "the database's CONNECTION LIMIT"))
+        slots, used, limit = min(limits, key=lambda each: each[0] - each[1])
         return {
             "sessions": sessions,
-            "max_connections": max_connections,
-            "connections": connections,
+            "max_connections": slots,
+            "connections": used,
+            "limit": limit,
         }
 
 

@@ -163,11 +163,13 @@ class Command(BaseCommand):
                 s = r["server"]
                 states = ", ".join(f"{n} {state}" for state, n in sorted(s["sessions"].items()))
                 total = sum(s["sessions"].values())
+                limit = s.get("limit", "max_connections")  # the limit that leaves fewest
                 lines.append(
                     f"  server    {total} other sessions on this database"
                     f"{f' ({states})' if states else ''}; "
                     f"{s['max_connections'] - s['connections']} of "
                     f"{s['max_connections']} connection slots free"
+                    + (f" ({limit})" if limit != "max_connections" else "")
                 )
                 if "wait_timeout" in s:
                     lines.append(f"            wait_timeout {s['wait_timeout']} s")
