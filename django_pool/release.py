@@ -58,13 +58,17 @@ def check_vendor(alias: str, vendor: str, release: str) -> None:
         )
 
 
-# .active: the cyclic garbage collector runs in this thread. A cursor it
-# frees was not dropped by its own code, which may be anywhere (ours included).
-_collecting = threading.local()
+# The thread (under gevent, the greenlet) in which the cyclic garbage
+# collector runs, or None. A cursor it frees was not dropped by its own code,
+# which may be anywhere (ours included). Not a threading.local: gevent's
+# cannot be written in a greenlet being finalized, where collections run too
+# (a worker's exit), and the callback's error was printed each time.
+_collecting_in: int | None = None
 
 
 def _gc_phase(phase: str, info: dict[str, Any]) -> None:
-    _collecting.active = phase == "start"
+    global _collecting_in
+    _collecting_in = threading.get_ident() if phase == "start" else None
 
 
 class _Checkout:
@@ -101,7 +105,7 @@ class _Checkout:
         # inside any code (ours included). Else the next statement's end does.
         if (
             wrapper is None
-            or getattr(_collecting, "active", False)
+            or _collecting_in == threading.get_ident()
             or self.cursors
             or wrapper._thread_ident != threading.get_ident()
         ):
