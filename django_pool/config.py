@@ -159,6 +159,7 @@ class PoolOptions:
         ``ImproperlyConfigured`` naming the setting and the key for an unknown
         key, a wrong type or an impossible value.
         """
+        _refuse_misspelled_pool_key(alias, settings_dict)
         _refuse_pool_keys_in_options(alias, settings_dict)
         given: dict[str, Any] = {}
         origin: dict[str, str] = {}
@@ -209,7 +210,7 @@ class PoolOptions:
         setting = _setting(where, "pool_class")
         try:
             klass = import_string(self.pool_class)
-        except ImportError as err:
+        except (ImportError, ValueError, TypeError) as err:  # ".", "..x": no module path
             raise ImproperlyConfigured(
                 f"{setting} is improperly configured to "
                 f"{self.pool_class!r}: {err}. Use one of "
@@ -268,6 +269,31 @@ _KEYS = tuple(f.name for f in fields(PoolOptions))
 # Django hands to the driver) they can only be misplaced. ("timeout" is
 # sqlite3's too.)
 _POOL_ONLY = frozenset(_KEYS) - {"timeout"}
+
+
+# The keys of a DATABASES entry Django reads, and django-pool's own.
+_DATABASE_KEYS = frozenset(
+    {
+        "ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS", "TEST",
+        "ATOMIC_REQUESTS", "AUTOCOMMIT", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "TIME_ZONE",
+        "DISABLE_SERVER_SIDE_CURSORS", "POOL", "POOL_OPTIONS",
+    }
+)  # fmt: skip
+
+
+def _refuse_misspelled_pool_key(alias: str, settings_dict: Mapping[str, Any]) -> None:
+    # Django ignores a key it does not know: "pool" (lower case), "POOLS" or
+    # "POOL_OPTION" would leave the defaults in force without a word.
+    for key in settings_dict:
+        if not isinstance(key, str) or key in _DATABASE_KEYS:
+            continue
+        meant = difflib.get_close_matches(key.upper(), ["POOL", "POOL_OPTIONS"], n=1, cutoff=0.8)
+        if meant:
+            raise ImproperlyConfigured(
+                f"settings.DATABASES[{alias!r}] has the key {key!r}, which nothing reads: "
+                f"did you mean {meant[0]!r}? (Django ignores keys it does not know, so "
+                "these pool options would do nothing.)"
+            )
 
 
 def _refuse_pool_keys_in_options(alias: str, settings_dict: Mapping[str, Any]) -> None:
@@ -535,7 +561,7 @@ def _reset_session(where: str, value: Any) -> SessionReset:
     if isinstance(value, str):
         try:
             hook = import_string(value)
-        except ImportError as err:
+        except (ImportError, ValueError, TypeError) as err:
             raise ImproperlyConfigured(
                 f"{where} is improperly configured to {value!r}: {err}."
             ) from None

@@ -28,6 +28,7 @@ CASES = [
     ('"CONN_MAX_AGE": 60', "django_pool.E001", "but with django-pool the pool"),
     ('"OPTIONS": {"pool": True}', "django_pool.E002", "turns on Django's own connection pool"),
     ('"OPTIONS": {"pool_size": 5}', "django_pool.E003", "Move it to settings.DATABASES['default"),
+    ('"pool": {"pool_size": 3}', "django_pool.E003", "has the key 'pool', which nothing reads"),
 ]
 
 

@@ -162,3 +162,26 @@ def test_database_pool_class_errors_name_the_setting_itself(settings):
     with pytest.raises(ImproperlyConfigured) as info:
         options(None)
     assert str(info.value).startswith("settings.DATABASE_POOL_CLASS is improperly configured")
+
+
+@pytest.mark.parametrize(
+    ("key", "meant"), [("pool", "POOL"), ("POOLS", "POOL"), ("Pool_Option", "POOL_OPTIONS")]
+)
+def test_a_misspelled_pool_key_is_refused(key, meant):
+    # Django ignores keys it does not know: the defaults were used, silently.
+    with pytest.raises(
+        ImproperlyConfigured,
+        match=f"has the key '{key}', which nothing reads: did you mean '{meant}'",
+    ):
+        PoolOptions.from_settings("config", {key: {"pool_size": 2}})
+    PoolOptions.from_settings("config", {"POOLING_NOTES": "a key of the project's own"})
+
+
+@pytest.mark.parametrize("key", ["pool_class", "reset_session"])
+@pytest.mark.parametrize("path", [".", "/.", "..x"])
+def test_a_dotted_path_that_is_no_path_is_a_settings_error(key, path):
+    # import_string raised ValueError ("Empty module name"), not ImportError:
+    # a traceback from deep in importlib (found by test_property.py).
+    with pytest.raises(ImproperlyConfigured, match=rf"\['POOL'\]\['{key}'\]"):
+        options = PoolOptions.from_settings("config", {"POOL": {key: path}})
+        options.sqlalchemy_class()
