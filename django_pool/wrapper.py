@@ -325,6 +325,11 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
             lease is not None and lease.pool is pool and pool.take_back(lease, self._pool_ref)
         )
         if lease is None or not taken_back:
+            # Django checks the thread at the first cursor, after connecting:
+            # a wrapper of another thread (gevent patching after gunicorn's
+            # --preload made every greenlet share the master's) would open
+            # a server connection per request, then fail. Check first.
+            self.validate_thread_sharing()
             try:
                 lease = pool.checkout(self._open_connection, self._pool_ref)
             except PoolRetired:  # retired while this waited in its line

@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from django.db import connections
+from django.db import DatabaseError, connections
 
 import django_pool
 from tests.helpers import session_id
@@ -71,3 +71,23 @@ def test_a_thread_that_dies_holding_a_connection_does_not_leak_it(vendor, config
     stats = django_pool.get_stats(vendor)[vendor]
     assert stats["invalidations_by_reason"] == {"thread ended": 1}
     assert (stats["connections_num"], stats["in_use"]) == (2, 1)
+
+
+def test_a_wrapper_of_another_thread_opens_no_connection(vendor, configure_pool):
+    # Django refuses it at the first cursor, after connecting: under gevent
+    # patched after gunicorn's --preload every request opened a server
+    # connection, then failed with this error and discarded it.
+    configure_pool(vendor, pool_size=2)
+    wrapper = connections[vendor]  # this thread's
+    errors = []
+
+    def use_it():
+        try:
+            wrapper.cursor()
+        except DatabaseError as err:
+            errors.append(str(err))
+
+    in_thread(use_it)
+    assert errors and "can only be used in that same thread" in errors[0]
+    assert django_pool.get_stats(vendor)[vendor]["connections_num"] == 0
+    wrapper.close()
