@@ -200,6 +200,21 @@ def test_pool_status_probe_is_the_processs_first_connection(tmp_path, server_ven
     assert "this process" not in result.stdout
 
 
+def test_pool_status_watch_says_which_sessions_are_its_own(tmp_path, server_vendor):
+    # From the second pass on, the first pass's probe connection (idle in
+    # this process's pool) was listed as another application's session.
+    result = check(
+        tmp_path,
+        '"POOL": {"pool_size": 2}',
+        server=SERVERS[server_vendor],
+        command=["pool_status", "--watch", "0.01", "--count", "2"],
+    )
+    assert result.returncode == 0, result.stderr
+    first, second = [line for line in result.stdout.splitlines() if "  server  " in line]
+    assert "this process's pool" not in first
+    assert "1 of them this process's pool" in second
+
+
 def test_pool_status_takes_skip_checks_as_before(tmp_path):
     # Django gives --skip-checks to commands that run the checks: scripts pass it.
     result = check(tmp_path, '"POOL": {"pool_size": 2}', command=["pool_status", "--skip-checks"])

@@ -116,8 +116,13 @@ class Command(BaseCommand):
             # server that is down, the pool's checkout tries again until its
             # timeout (30 s by default), and the report would take that long.
             try:
+                # This process's own pooled connections are among the server's
+                # sessions (a --watch pass's probe, an application's pool).
+                own = django_pool.get_stats(alias).get(alias, {}).get("open", 0)
                 with unpooled(), connection.cursor() as cursor:
                     report["server"] = connection.pool_driver.server_status(cursor.cursor)
+                if report["server"]:  # a server (not SQLite): its sessions include ours
+                    report["server"]["this_process_sessions"] = own
             finally:
                 connection.close()
             started = time.monotonic()
@@ -164,9 +169,11 @@ class Command(BaseCommand):
                 states = ", ".join(f"{n} {state}" for state, n in sorted(s["sessions"].items()))
                 total = sum(s["sessions"].values())
                 limit = s.get("limit", "max_connections")  # the limit that leaves fewest
+                own = s.get("this_process_sessions", 0)
+                ours = f", {own} of them this process's pool" if own else ""
                 lines.append(
                     f"  server    {total} other sessions on this database"
-                    f"{f' ({states})' if states else ''}; "
+                    f"{f' ({states})' if states else ''}{ours}; "
                     f"{s['max_connections'] - s['connections']} of "
                     f"{s['max_connections']} connection slots free"
                     + (f" ({limit})" if limit != "max_connections" else "")
