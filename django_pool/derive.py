@@ -24,6 +24,7 @@ from importlib import import_module
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .creation import PooledCreationMixin
 from .wrapper import PooledDatabaseWrapperMixin
@@ -69,6 +70,12 @@ def pooled_wrapper(wrapper: Any) -> Any:
     *wrapper* itself if it is pooled already; the named twin if it is a stock
     backend. Raise :class:`NotPoolable` if it derives from no supported backend.
     """
+    if not (isinstance(wrapper, type) and issubclass(wrapper, BaseDatabaseWrapper)):
+        raise TypeError(
+            f"pooled_wrapper() takes a DatabaseWrapper class, not {wrapper!r}. For an ENGINE "
+            "path, pass load_backend(ENGINE).DatabaseWrapper, or use the ENGINE "
+            "'django_pool.backends.pooled.<ENGINE>'."
+        )
     if issubclass(wrapper, PooledDatabaseWrapperMixin):
         return wrapper
     stock = supported_base(wrapper)

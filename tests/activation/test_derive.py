@@ -1,6 +1,7 @@
 """Activation's ENGINE rewriting, the pooled namespace, and pooled_wrapper(), without servers."""
 
 import pytest
+from django.conf import settings
 from django.db.backends.postgresql import creation as pg_creation
 from django.db.utils import load_backend
 
@@ -68,6 +69,21 @@ def test_pooled_namespace_builds_the_subclass_by_hand():
 def test_explicit_use_of_an_unpoolable_engine_says_why():
     with pytest.raises(NotPoolable, match="dummy.base.DatabaseWrapper does not derive"):
         load_backend("django_pool.backends.pooled.django.db.backends.dummy")
+
+
+def test_an_unpoolable_engine_in_the_settings_names_its_alias(monkeypatch):
+    engine = "django_pool.backends.pooled.django.db.backends.dummy"
+    monkeypatch.setitem(settings.DATABASES, "unpoolable", {"ENGINE": engine})
+    with pytest.raises(NotPoolable) as info:
+        load_backend(engine)
+    assert str(info.value).startswith(
+        f"settings.DATABASES['unpoolable']['ENGINE'] is '{engine}': "
+    ), info.value
+
+
+def test_pooled_wrapper_of_an_engine_path_says_what_it_takes():
+    with pytest.raises(TypeError, match="takes a DatabaseWrapper class, not 'mydb.pg'"):
+        pooled_wrapper("mydb.pg")
 
 
 def test_own_creation_class_is_pooled_too():

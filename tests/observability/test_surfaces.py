@@ -139,6 +139,7 @@ def test_pool_status_states_each_pool_class_bound(
     assert report["bound_per_process"] == bound
     call_command("pool_status", database=vendor)
     out = capsys.readouterr().out
+    assert f"  engine    {connections[vendor].settings_dict['ENGINE']}\n" in out
     assert ("max_overflow" in out) == (sizes is not None and "max_overflow" in sizes)
     if sizes:
         assert f"{pool['pool_class']}: {sizes}, timeout" in out

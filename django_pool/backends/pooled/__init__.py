@@ -91,25 +91,35 @@ class _MirrorLoader(importlib.abc.Loader):
             return  # a package on the way to <ENGINE>.base
         try:
             module.DatabaseWrapper = pooled_wrapper(wrapper)  # type: ignore[attr-defined, arg-type]
-        except NotPoolable:
-            if module.__name__.rpartition(".")[0] not in _lenient:
-                raise
+        except NotPoolable as err:
+            package = module.__name__.rpartition(".")[0]
+            if package not in _lenient:
+                where = " and ".join(
+                    f"settings.DATABASES[{alias!r}]['ENGINE'] is {engine!r}"
+                    for alias, engine in _aliases_using(package)
+                )
+                raise NotPoolable(f"{where or 'ENGINE ' + repr(package)}: {err}") from None
             module.DatabaseWrapper = wrapper  # type: ignore[attr-defined]
 
 
-def _not_importable(mirror: str, err: ImportError) -> ImproperlyConfigured:
-    # Django's own error would name the mirror ENGINE, a name the user never
-    # wrote when activation chose it: name the ENGINE of the settings instead.
+def _aliases_using(mirror: str) -> list[tuple[str, str]]:
+    # (alias, ENGINE) of the databases whose ENGINE is *mirror* or under it.
     try:
         from django.conf import settings
 
-        named = [
+        return [
             (alias, str(settings_dict.get("ENGINE")))
             for alias, settings_dict in settings.DATABASES.items()
             if f"{settings_dict.get('ENGINE')}.".startswith(f"{mirror}.")
         ]
     except ImproperlyConfigured:  # no settings: django_pool used without Django's setup
-        named = []
+        return []
+
+
+def _not_importable(mirror: str, err: ImportError) -> ImproperlyConfigured:
+    # Django's own error would name the mirror ENGINE, a name the user never
+    # wrote when activation chose it: name the ENGINE of the settings instead.
+    named = _aliases_using(mirror)
     where = " and ".join(
         f"settings.DATABASES[{alias!r}]['ENGINE'] is {original_engine(pooled)!r}"
         for alias, pooled in named

@@ -67,7 +67,9 @@ class Command(BaseCommand):
                     f"{', '.join(map(repr, engines))} use(s) a django_pool ENGINE, but an "
                     'in-memory SQLite database or "POOL": False is never pooled.'
                     if engines
-                    else "none uses a django_pool ENGINE."
+                    else "none uses a django_pool ENGINE (activation through INSTALLED_APPS "
+                    "leaves an ENGINE it cannot pool as it is: manage.py check says which, "
+                    "django_pool.W004)."
                 )
             )
         # Clear the screen between refreshes on a terminal only, not into a pipe.
@@ -102,6 +104,7 @@ class Command(BaseCommand):
         report: dict[str, Any] = {
             "alias": alias,
             "vendor": connection.vendor,
+            "engine": str(settings_dict["ENGINE"]),
             "database": str(settings_dict["NAME"]),
             "host": settings_dict.get("HOST") or "",
             "port": str(settings_dict.get("PORT") or ""),
@@ -140,8 +143,10 @@ class Command(BaseCommand):
         lines = []
         for r in report:
             o = r["options"]
-            where = f" @ {r['host']}:{r['port']}" if r["host"] else ""
+            port = f":{r['port']}" if r["port"] else ""  # none: the driver's default
+            where = f" @ {r['host']}{port}" if r["host"] else ""
             lines.append(f"{r['alias']}  {r['vendor']}  {r['database']}{where}")
+            lines.append(f"  engine    {r['engine']}")
             recycle = "never" if o["recycle"] is None else f"{o['recycle']:g} s"
             pre_ping = {None: "CONN_HEALTH_CHECKS", True: "on", False: "off"}[o["pre_ping"]]
             sizes = {  # the sizes the class uses
