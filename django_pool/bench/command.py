@@ -192,6 +192,12 @@ def _target(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> dict[str
 
 def _chosen(args: argparse.Namespace, target: dict[str, Any]):
     chosen = variants(target, args.pool_size)
+    if target["vendor"] == "postgresql" and "native" not in {v.alias for v in chosen}:
+        print(
+            "Django's native pool is left out: it needs psycopg 3 and psycopg_pool "
+            "(pip install 'psycopg[pool]').",
+            file=sys.stderr,
+        )
     if args.variants:
         wanted = [v.strip() for v in args.variants.split(",") if v.strip()]
         known = {v.alias for v in chosen}

@@ -264,3 +264,16 @@ def test_a_mysql_url_with_only_pymysql_installed(scratch, tmp_path):
     )
     data = json.loads(result.stdout)
     assert data["round_trips"]["django_pool"]["connect"] == 0
+
+
+def test_a_run_without_the_native_pool_says_why(monkeypatch, capsys):
+    # The default run left Django's native pool out without a word.
+    import argparse
+
+    from django_pool.bench import command, targets
+
+    monkeypatch.setattr(targets, "_has_native_pool", lambda: False)
+    target = targets.database_settings("postgres://u@h:5432/db")
+    chosen = command._chosen(argparse.Namespace(pool_size=2, variants=""), target)
+    assert "native" not in {variant.alias for variant in chosen}
+    assert "Django's native pool is left out" in capsys.readouterr().err
