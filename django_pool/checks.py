@@ -13,6 +13,9 @@ transaction pooling; W011 server-side cursors with transaction pooling; W012 psy
 prepared statements (``server_side_binding``) with transaction pooling; W013 statement
 pooling, where ``atomic()`` cannot work; W014 port 6432 (PgBouncer's) without
 ``POOL['pgbouncer']``, so none of the above can be checked.
+
+W015: a key the replaced packages took (``echo``, ``logging_name``...) that
+means nothing here; the settings load, with a Python warning.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.utils import load_backend
 from sqlalchemy.pool import QueuePool
 
-from .config import PoolOptions
+from .config import PoolOptions, ignored_keys
 from .release import check_vendor
 from .rules import is_pooled_engine, pooled_aliases, problems_in
 from .wrapper import PooledDatabaseWrapperMixin, unpooled
@@ -93,6 +96,14 @@ def check_settings(app_configs=None, **kwargs: Any) -> list[checks.CheckMessage]
         except ImproperlyConfigured as err:
             errors.append(checks.Error(str(err), id="django_pool.E003"))
             continue
+        errors.extend(
+            checks.Warning(
+                message,
+                hint="Remove it: the settings load without it, as they do with it.",
+                id="django_pool.W015",
+            )
+            for message in ignored_keys(alias, settings_dict)
+        )
         if options.release == "transaction" and settings_dict.get("ATOMIC_REQUESTS"):
             errors.append(
                 checks.Warning(

@@ -28,6 +28,7 @@ __all__ = [
     "ReleasePoint",
     "ResetOnReturn",
     "SessionReset",
+    "ignored_keys",
     "parse_options",
     "without_refused_options",
 ]
@@ -338,6 +339,24 @@ _MEANINGLESS = {
     "logging_name": "every django_pool log line names the alias",
     "use_threadlocal": "SQLAlchemy 2 removed it; each Django thread has its own connection",
 }
+
+
+def ignored_keys(alias: str, settings_dict: Mapping[str, Any]) -> list[str]:
+    """Return a message for each key of *alias*'s pool settings that means nothing here.
+
+    Those are the SQLAlchemy arguments the replaced packages took (``echo``,
+    ``logging_name``...): loaded with a warning, and reported by the system
+    check ``django_pool.W015``.
+    """
+    found = []
+    for where, raw in _sources(alias, settings_dict):
+        if isinstance(raw, Mapping):
+            found += [
+                f"{where}[{key!r}] is ignored by django-pool: {_MEANINGLESS[str(key).lower()]}."
+                for key in raw
+                if str(key).lower() in _MEANINGLESS
+            ]
+    return found
 
 
 def _is_global(where: str) -> bool:

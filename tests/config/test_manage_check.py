@@ -120,6 +120,15 @@ def test_a_project_without_models_gets_the_check_error_too(
     assert text in result.stderr
 
 
+def test_a_meaningless_legacy_key_is_a_check_warning(tmp_path):
+    # It was only a Python warning, pointing inside django-pool: check said nothing.
+    result = check(tmp_path, '"POOL_OPTIONS": {"echo": True, "POOL_SIZE": 2}')
+    assert result.returncode == 0, result.stderr
+    assert "(django_pool.W015) settings.DATABASES['default']['POOL_OPTIONS']['echo'] is " in (
+        result.stderr
+    )
+
+
 def test_activation_through_installed_apps_reports_it_too(tmp_path):
     result = check(tmp_path, '"POOL": {"pool_sise": 3}', engine="django.db.backends.sqlite3")
     assert "Traceback" not in result.stderr, result.stderr
