@@ -3,7 +3,7 @@
 Each case runs Django's own ``check`` command in a fresh process, on a project
 whose models (django.contrib.auth) ask ``connection.ops`` while Django sets
 up: a wrapper that raised then turned every mistake into a traceback from
-``django.setup()``. The table of docs/observability.md is this list.
+``django.setup()``. The errors of docs/observability.md's table are this list.
 """
 
 import os
@@ -29,6 +29,7 @@ CASES = [
     ('"OPTIONS": {"pool": True}', "django_pool.E002", "turns on Django's own connection pool"),
     ('"OPTIONS": {"pool_size": 5}', "django_pool.E003", "Move it to settings.DATABASES['default"),
     ('"pool": {"pool_size": 3}', "django_pool.E003", "has the key 'pool', which nothing reads"),
+    ('"POOL": {"pool_class": "nope.Pool"}', "django_pool.E003", "No module named 'nope'"),
 ]
 
 

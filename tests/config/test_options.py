@@ -185,3 +185,12 @@ def test_a_dotted_path_that_is_no_path_is_a_settings_error(key, path):
     with pytest.raises(ImproperlyConfigured, match=rf"\['POOL'\]\['{key}'\]"):
         options = PoolOptions.from_settings("config", {"POOL": {key: path}})
         options.sqlalchemy_class()
+
+
+def test_every_option_has_a_validator():
+    # A field without one is accepted as a key, then parsing fails with KeyError.
+    from dataclasses import fields
+
+    from django_pool.config import _VALIDATORS
+
+    assert set(_VALIDATORS) == {field.name for field in fields(PoolOptions)}
