@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from contextlib import ContextDecorator
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.db import connections
 from sqlalchemy.pool import QueuePool
 
@@ -76,7 +79,28 @@ class return_connections(ContextDecorator):
 
         with return_connections():
             ...
+
+    On an ``async def`` function, and as ``async with``, it returns the
+    connections of the thread that Django's async ORM (``sync_to_async``,
+    thread-sensitive) used for that code, which is not the event loop's.
     """
+
+    def __call__(self, func: Any) -> Any:
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def returning(*args: Any, **kwargs: Any) -> Any:
+                async with self:
+                    return await func(*args, **kwargs)
+
+            return returning
+        return super().__call__(func)
+
+    async def __aenter__(self) -> return_connections:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await sync_to_async(self.__exit__)(*exc_info)
 
     def __new__(cls, func: Any = None) -> Any:
         # Bare ``@return_connections``: the class receives the function itself.

@@ -854,10 +854,14 @@ class DatabasePool:
             if self.autocommit is not None and driver.autocommit(connection) != self.autocommit:
                 driver.set_autocommit(connection, self.autocommit)
         except Exception as err:
+            # The driver's first line says why ("connection in transaction
+            # status 1": another thread was still using it).
+            lines = str(err).strip().splitlines()
             logger.warning(
-                "database %r: discarding a connection that could not be cleaned: %s",
+                "database %r: discarding a connection that could not be cleaned: %s%s",
                 self.alias,
                 type(err).__name__,
+                f": {lines[0]}" if lines else "",
             )
             return False
         return True

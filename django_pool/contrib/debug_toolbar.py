@@ -154,7 +154,7 @@ class PoolPanel(Panel):
         aliases = stats.get("aliases", [])
         checkouts = sum(a["checkouts"] for a in aliases)
         wait = sum(a["wait_ms"] for a in aliases)
-        return f"{checkouts} checkouts, {wait:.2f} ms waiting"
+        return f"{checkouts} checkout{'' if checkouts == 1 else 's'}, {wait:.2f} ms waiting"
 
     @property
     def content(self) -> str:

@@ -335,3 +335,20 @@ def test_a_waiter_on_a_retired_pool_is_served_by_its_successor(vendor, configure
     waiter.done.set()
     for thread in (holder, waiter):
         thread.join()
+
+
+@pytest.mark.parametrize("vendor", ["postgresql"], indirect=True)
+def test_a_connection_that_cannot_be_cleaned_is_logged_with_the_drivers_reason(
+    vendor, configure_pool, caplog
+):
+    # The warning gave the exception's class only ("InterfaceError"); the
+    # driver's text says why (a connection another thread was still using).
+    configure_pool(vendor, pool_size=1)
+    session_id(vendor)
+    [pool] = django_pool.registry.pools(vendor)
+    connection = connections[vendor].connection
+    connection.close()  # closed behind the pool's back: no transaction status any more
+    assert pool._clean(connection, idle=False) is False
+    [warning] = [r.getMessage() for r in caplog.records if "could not be cleaned" in r.getMessage()]
+    assert "could not be cleaned: InterfaceError: " in warning, warning
+    connections[vendor].close()

@@ -84,6 +84,7 @@ def test_the_panel_shows_new_reused_and_discarded_checkouts(vendor, configure_po
     assert first.status_code == 200
     panel = panel_of(client, first.content.decode(), toolbar)
     assert f"<h4>{vendor}</h4>" in panel
+    assert "1 checkout, " in first.content.decode()  # the side bar's line ("1 checkouts" before)
     # checkouts, new, reused, ... then the one checkout's row.
     summary = cells(panel)
     assert summary[:3] == ["1", "1", "0"]

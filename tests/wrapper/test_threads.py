@@ -91,3 +91,32 @@ def test_a_wrapper_of_another_thread_opens_no_connection(vendor, configure_pool)
     assert errors and "can only be used in that same thread" in errors[0]
     assert django_pool.get_stats(vendor)[vendor]["connections_num"] == 0
     wrapper.close()
+
+
+@pytest.mark.parametrize("how", ["decorator", "async with"])
+def test_return_connections_on_async_code(vendor, configure_pool, how):
+    # On an async def it did nothing: its exit ran before the coroutine, in
+    # the event loop's thread, while the async ORM's connection is in the
+    # thread its sync_to_async calls use.
+    import asyncio
+
+    from tests.testapp.models import Item
+
+    configure_pool(vendor, pool_size=2)
+
+    async def job():
+        return await Item.objects.using(vendor).acount()
+
+    if how == "decorator":
+        job = django_pool.return_connections(job)
+        assert asyncio.run(job()) >= 0
+    else:
+
+        async def run():
+            async with django_pool.return_connections():
+                return await job()
+
+        assert asyncio.run(run()) >= 0
+    stats = django_pool.get_stats(vendor)[vendor]
+    assert stats["checkouts_num"] >= 1
+    assert stats["in_use"] == 0
