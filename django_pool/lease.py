@@ -36,8 +36,17 @@ if TYPE_CHECKING:
 
 __all__ = ["ConnectionState", "Lease", "Loan", "holder_collected"]
 
-# Frames of these packages are not "where the connection was checked out".
-_OWN_FRAMES = ("/django_pool/", "/django/", "/sqlalchemy/", "/asgiref/", "/threading.py")
+# Frames of these packages are not "where the connection was checked out"
+# (the executor and event loop frames of async code neither).
+_OWN_FRAMES = (
+    "/django_pool/",
+    "/django/",
+    "/sqlalchemy/",
+    "/asgiref/",
+    "/threading.py",
+    "/concurrent/futures/",
+    "/asyncio/",
+)
 _INSTALLED = ("/site-packages/", "/dist-packages/")
 
 

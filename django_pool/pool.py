@@ -38,7 +38,6 @@ import os
 import random
 import threading
 import time
-import traceback
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -47,7 +46,7 @@ from django.core.exceptions import ImproperlyConfigured
 from sqlalchemy import event, exc
 from sqlalchemy.pool import Pool, QueuePool
 
-from . import forksafe, retry, signals
+from . import callsite, forksafe, retry, signals
 from . import lease as lease_module
 from .config import PoolOptions
 from .driver import Driver
@@ -416,7 +415,7 @@ class DatabasePool:
             or loan.ident != threading.get_ident()
             or self.options.leak_threshold
         ):
-            site = traceback.extract_stack() if self.options.leak_threshold else None
+            site = callsite.capture() if self.options.leak_threshold else None
             # A thread, or under gevent a greenlet; and what tells when it ends.
             owner, end = current_owner_and_end(holder_collected)
             if end is None:

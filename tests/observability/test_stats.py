@@ -189,3 +189,23 @@ def test_gauges_while_threads_wait(vendor, configure_pool):
     s = stats(vendor)
     assert (s["waiting"], s["in_use"], s["checkouts_num"]) == (0, 0, 4)
     assert s["wait_seconds"]["max"] > 0
+
+
+def test_a_leak_by_an_async_view_names_the_view(vendor, configure_pool, caplog):
+    # Django's async ORM runs the query in asgiref's executor thread, whose
+    # stack holds the executor and the ORM: the report named
+    # concurrent/futures/thread.py, never the coroutine that awaited it.
+    import asyncio
+
+    from tests.testapp.models import Item
+
+    configure_pool(vendor, pool_size=1, max_overflow=0, timeout=0.2, leak_threshold=0.01)
+
+    async def async_view():
+        async with django_pool.return_connections():
+            await Item.objects.using(vendor).acount()  # checks out, in asgiref's thread
+            await asyncio.sleep(0.02)  # held longer than leak_threshold
+
+    asyncio.run(async_view())
+    [leak] = [r.getMessage() for r in caplog.records if "leak_threshold" in r.getMessage()]
+    assert "in async_view" in leak and "test_stats.py" in leak, leak
