@@ -283,18 +283,22 @@ _DATABASE_KEYS = frozenset(
 
 
 def _refuse_misspelled_pool_key(alias: str, settings_dict: Mapping[str, Any]) -> None:
-    # Django ignores a key it does not know: "pool" (lower case), "POOLS" or
-    # "POOL_OPTION" would leave the defaults in force without a word.
+    # Django ignores a key it does not know: "pool" (lower case), "POOLS",
+    # "POOL_OPTION" or a pool option at the top ("POOL_SIZE") would leave the
+    # defaults in force without a word.
     for key in settings_dict:
-        if not isinstance(key, str) or key in _DATABASE_KEYS:
+        if not isinstance(key, str) or key in _DATABASE_KEYS or not key.upper().startswith("POOL"):
             continue
         meant = difflib.get_close_matches(key.upper(), ["POOL", "POOL_OPTIONS"], n=1, cutoff=0.8)
-        if meant:
-            raise ImproperlyConfigured(
-                f"settings.DATABASES[{alias!r}] has the key {key!r}, which nothing reads: "
-                f"did you mean {meant[0]!r}? (Django ignores keys it does not know, so "
-                "these pool options would do nothing.)"
+        raise ImproperlyConfigured(
+            f"settings.DATABASES[{alias!r}] has the key {key!r}, which nothing reads: "
+            + (
+                f"did you mean {meant[0]!r}?"
+                if meant
+                else f"pool options go inside settings.DATABASES[{alias!r}]['POOL']."
             )
+            + " (Django ignores keys it does not know, so this would do nothing.)"
+        )
 
 
 def _refuse_pool_keys_in_options(alias: str, settings_dict: Mapping[str, Any]) -> None:

@@ -174,7 +174,16 @@ def test_a_misspelled_pool_key_is_refused(key, meant):
         match=f"has the key '{key}', which nothing reads: did you mean '{meant}'",
     ):
         PoolOptions.from_settings("config", {key: {"pool_size": 2}})
-    PoolOptions.from_settings("config", {"POOLING_NOTES": "a key of the project's own"})
+    PoolOptions.from_settings("config", {"SPOOL_NOTES": "a key of the project's own"})
+
+
+def test_a_pool_option_at_the_top_of_the_entry_is_refused():
+    with pytest.raises(
+        ImproperlyConfigured,
+        match=r"has the key 'POOL_SIZE', which nothing "
+        r"reads: pool options go inside settings.DATABASES\['config'\]\['POOL'\]",
+    ):
+        PoolOptions.from_settings("config", {"POOL_SIZE": 5})
 
 
 @pytest.mark.parametrize("key", ["pool_class", "reset_session"])
