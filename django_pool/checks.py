@@ -29,6 +29,7 @@ from django.db.utils import load_backend
 from sqlalchemy.pool import QueuePool
 
 from .config import PoolOptions, ignored_keys
+from .errors import first_line
 from .release import check_vendor
 from .rules import is_pooled_engine, pooled_aliases, problems_in
 from .wrapper import PooledDatabaseWrapperMixin, unpooled
@@ -219,11 +220,10 @@ def check_server(app_configs=None, databases=None, **kwargs: Any) -> list[checks
             with unpooled(), connection.cursor() as cursor:
                 server = connection.pool_driver.server_status(cursor.cursor)
         except DatabaseError as err:
-            lines = str(err).strip().splitlines()
             warnings.append(
                 checks.Warning(
                     f"Database {alias!r}: could not connect to compare its pool with the "
-                    f"server: {lines[0] if lines else type(err).__name__}",
+                    f"server: {first_line(err)}",
                     hint="Check HOST, PORT and that the server runs; requests would try "
                     f"again for up to {options.timeout:g} s (POOL['timeout']) before failing.",
                     id="django_pool.W005",

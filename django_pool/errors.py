@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db import OperationalError
 
-__all__ = ["SETTING_VALUE_ERRORS", "PoolTimeout", "raised_in", "settings_refused"]
+__all__ = ["SETTING_VALUE_ERRORS", "PoolTimeout", "first_line", "raised_in", "settings_refused"]
 
 # Django's backends, whose parameter building converts settings (PORT) and
 # calls the driver (a driver in C, sqlite3's, adds no frame of its own).
@@ -30,6 +30,17 @@ class PoolTimeout(OperationalError):
 #: value it cannot use: a wrong type (``PORT="abc"``), an unknown keyword in
 #: OPTIONS, an unknown value (PyMySQL's unknown charset is an AttributeError).
 SETTING_VALUE_ERRORS = (TypeError, ValueError, AttributeError, LookupError)
+
+
+def first_line(err: BaseException) -> str:
+    """Return the first line of *err*'s text, or its class name if it has none.
+
+    Drivers' messages run over several lines (libpq adds a line per host
+    tried); one is enough for a log line or a check's message, and none of
+    them holds the password.
+    """
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def raised_in(err: BaseException, driver: str) -> bool:

@@ -50,7 +50,7 @@ from . import callsite, forksafe, retry, signals
 from . import lease as lease_module
 from .config import PoolOptions
 from .driver import Driver
-from .errors import PoolTimeout
+from .errors import PoolTimeout, first_line
 from .gate import PERMIT, FairGate
 from .lease import ConnectionState, Lease, Loan, holder_collected
 from .owners import current_owner, current_owner_and_end
@@ -855,12 +855,11 @@ class DatabasePool:
         except Exception as err:
             # The driver's first line says why ("connection in transaction
             # status 1": another thread was still using it).
-            lines = str(err).strip().splitlines()
+            kind, line = type(err).__name__, first_line(err)
             logger.warning(
-                "database %r: discarding a connection that could not be cleaned: %s%s",
+                "database %r: discarding a connection that could not be cleaned: %s",
                 self.alias,
-                type(err).__name__,
-                f": {lines[0]}" if lines else "",
+                kind if line == kind else f"{kind}: {line}",
             )
             return False
         return True

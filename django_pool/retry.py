@@ -27,6 +27,7 @@ from typing import TypeVar
 from django.db import OperationalError
 
 from .driver import Driver
+from .errors import first_line
 
 __all__ = ["FIRST_DELAY", "INSTEAD_SLICE", "MAX_DELAY", "connect"]
 
@@ -91,7 +92,7 @@ def connect(
                     "database %r: cannot open a connection, trying again for up to %.1f s: %s",
                     alias,
                     remaining,
-                    _first_line(cause),
+                    first_line(cause),
                 )
             else:
                 logger.debug("database %r: connection attempt %d failed", alias, attempt)
@@ -115,11 +116,6 @@ def _driver_error(err: BaseException) -> BaseException:
     # The wrapper's creator raises Django's OperationalError "from" the
     # driver's error; a custom creator may raise the driver's error itself.
     return err.__cause__ if err.__cause__ is not None else err
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
 
 
 def _gave_up(

@@ -237,8 +237,9 @@ def _run_timings(args, target, chosen, names, cleanup: contextlib.ExitStack) -> 
     try:
         workloads.create_table(first)
     except DatabaseError as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise SystemExit(f"bench: cannot use {describe_url(target)}: {first_line}") from None
+        from ..errors import first_line
+
+        raise SystemExit(f"bench: cannot use {describe_url(target)}: {first_line(err)}") from None
     cleanup.callback(workloads.drop_table, first)
     vendor = connections[first]
     header = [

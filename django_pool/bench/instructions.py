@@ -134,8 +134,9 @@ def _create_table(chosen: list[Variant], cleanup: contextlib.ExitStack) -> str:
     try:
         workloads.create_table("default")
     except DatabaseError as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise SystemExit(f"bench: cannot create the bench table: {first_line}") from None
+        from ..errors import first_line
+
+        raise SystemExit(f"bench: cannot create the bench table: {first_line(err)}") from None
     cleanup.callback(workloads.drop_table, "default")
     return table
 

@@ -22,6 +22,7 @@ from django.db import DatabaseError, connections
 import django_pool
 from django_pool.checks import check_settings
 from django_pool.config import PoolOptions
+from django_pool.errors import first_line
 from django_pool.rules import pooled_aliases
 from django_pool.wrapper import PooledDatabaseWrapperMixin, unpooled
 
@@ -132,7 +133,7 @@ class Command(BaseCommand):
             with connection.cursor():
                 report["probe_ms"] = round((time.monotonic() - started) * 1000, 2)
         except DatabaseError as err:
-            report["error"] = str(err).strip().splitlines()[0]
+            report["error"] = first_line(err)
         finally:
             connection.close()
         report["this_process"] = django_pool.get_stats(alias).get(alias, {})
