@@ -355,12 +355,13 @@ def ignored_keys(alias: str, settings_dict: Mapping[str, Any]) -> list[str]:
     found = []
     for where, raw in _sources(alias, settings_dict):
         if isinstance(raw, Mapping):
-            found += [
-                f"{where}[{key!r}] is ignored by django-pool: {_MEANINGLESS[str(key).lower()]}."
-                for key in raw
-                if str(key).lower() in _MEANINGLESS
-            ]
+            found += [_ignored(where, key) for key in raw if str(key).lower() in _MEANINGLESS]
     return found
+
+
+def _ignored(where: str, key: object) -> str:
+    # What W015 and the load's warning say of a key in _MEANINGLESS.
+    return f"{where}[{key!r}] is ignored by django-pool: {_MEANINGLESS[str(key).lower()]}."
 
 
 def _is_global(where: str) -> bool:
@@ -450,7 +451,7 @@ def _parse_one(
         )
     spelled[lowered] = key
     if lowered in _MEANINGLESS:
-        _warn_once(f"{where}[{key!r}] is ignored by django-pool: {_MEANINGLESS[lowered]}.")
+        _warn_once(_ignored(where, key))
         return
     if lowered == "use_lifo":  # SQLAlchemy's spelling of pool_class 'lifo'
         if _flag(f"{where}[{key!r}]", value):
