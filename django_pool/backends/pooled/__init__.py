@@ -35,6 +35,7 @@ import importlib.abc
 import importlib.machinery
 import sys
 import threading
+from collections.abc import Sequence
 from importlib import import_module
 from types import ModuleType
 from typing import Any
@@ -94,11 +95,8 @@ class _MirrorLoader(importlib.abc.Loader):
         except NotPoolable as err:
             package = module.__name__.rpartition(".")[0]
             if package not in _lenient:
-                where = " and ".join(
-                    f"settings.DATABASES[{alias!r}]['ENGINE'] is {engine!r}"
-                    for alias, engine in _aliases_using(package)
-                )
-                raise NotPoolable(f"{where or 'ENGINE ' + repr(package)}: {err}") from None
+                where = _named_in_settings(_aliases_using(package)) or f"ENGINE {package!r}"
+                raise NotPoolable(f"{where}: {err}") from None
             module.DatabaseWrapper = wrapper  # type: ignore[attr-defined]
 
 
@@ -116,14 +114,18 @@ def _aliases_using(mirror: str) -> list[tuple[str, str]]:
         return []
 
 
+def _named_in_settings(named: Sequence[tuple[str, str | None]]) -> str:
+    # "settings.DATABASES['a']['ENGINE'] is 'x'" for each (alias, ENGINE).
+    return " and ".join(
+        f"settings.DATABASES[{alias!r}]['ENGINE'] is {engine!r}" for alias, engine in named
+    )
+
+
 def _not_importable(mirror: str, err: ImportError) -> ImproperlyConfigured:
     # Django's own error would name the mirror ENGINE, a name the user never
     # wrote when activation chose it: name the ENGINE of the settings instead.
     named = _aliases_using(mirror)
-    where = " and ".join(
-        f"settings.DATABASES[{alias!r}]['ENGINE'] is {original_engine(pooled)!r}"
-        for alias, pooled in named
-    )
+    where = _named_in_settings([(alias, original_engine(pooled)) for alias, pooled in named])
     return ImproperlyConfigured(
         f"{where or 'The ENGINE ' + repr(original_engine(mirror))}, which cannot be imported "
         f"({type(err).__name__}: {err}). django_pool pools it through "
