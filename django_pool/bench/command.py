@@ -190,25 +190,24 @@ def _target(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> dict[str
     return database_settings(None, directory)
 
 
+# What the native variant needs, said where it is left out or asked for in vain.
+_NATIVE_NEEDS = (
+    "Django's own pool needs PostgreSQL with psycopg 3 and psycopg_pool "
+    "(pip install 'psycopg[pool]')"
+)
+
+
 def _chosen(args: argparse.Namespace, target: dict[str, Any]):
     chosen = variants(target, args.pool_size)
-    if target["vendor"] == "postgresql" and "native" not in {v.alias for v in chosen}:
-        print(
-            "Django's native pool is left out: it needs psycopg 3 and psycopg_pool "
-            "(pip install 'psycopg[pool]').",
-            file=sys.stderr,
-        )
-    if args.variants:
+    known = {v.alias for v in chosen}
+    if not args.variants:
+        if target["vendor"] == "postgresql" and "native" not in known:
+            print(f"Django's native pool is left out: {_NATIVE_NEEDS}.", file=sys.stderr)
+    else:
         wanted = [v.strip() for v in args.variants.split(",") if v.strip()]
-        known = {v.alias for v in chosen}
         unknown = [w for w in wanted if w not in known]
         if unknown:
-            why = ""
-            if "native" in unknown:
-                why = (
-                    " (native: Django's own pool needs PostgreSQL with psycopg 3 and "
-                    "psycopg_pool: pip install 'psycopg[pool]')"
-                )
+            why = f" (native: {_NATIVE_NEEDS})" if "native" in unknown else ""
             raise SystemExit(
                 f"--variants: {unknown} not available here{why}; use {', '.join(sorted(known))}"
             )
