@@ -41,8 +41,10 @@ def _awaiting_coroutines() -> list[traceback.FrameSummary]:
     if sync is None:
         return []
     loop = getattr(sync.SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is None or loop.is_closed():  # not a thread asgiref runs (a WSGI thread)
+        return []
     child = _running_child(str(sync.__file__))
-    if loop is None or child is None or loop.is_closed():
+    if child is None:
         return []
     caller = sync.SyncToAsync.__call__.__code__
     for task in asyncio.all_tasks(loop):
@@ -67,9 +69,11 @@ def _chain(coroutine: Any) -> list[FrameType]:
     # The frames of a coroutine and of those it awaits, outermost first.
     frames = []
     while coroutine is not None:
-        frame = getattr(coroutine, "cr_frame", None) or getattr(coroutine, "ag_frame", None)
-        if frame is None:
-            frame = getattr(coroutine, "gi_frame", None)
+        frame = (
+            getattr(coroutine, "cr_frame", None)
+            or getattr(coroutine, "ag_frame", None)
+            or getattr(coroutine, "gi_frame", None)
+        )
         if frame is None:
             break
         frames.append(frame)
