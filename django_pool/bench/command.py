@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
-from .targets import database_settings, describe_url, require_driver, variants
+from .targets import OPT_IN, database_settings, describe_url, require_driver, variants
 
 __all__ = ["add_arguments", "run"]
 
@@ -84,8 +84,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--variants",
-        help="comma-separated aliases to run (default all): no_pool, persistent, native, "
-        "django_pool, django_pool_ping, django_pool_transaction",
+        help="comma-separated aliases to run (default all but fair_gate): no_pool, persistent, "
+        "native, django_pool, django_pool_ping, django_pool_transaction; fair_gate: a "
+        "yardstick for the threads workload, persistent connections whose requests wait "
+        "their turn at a first-come-first-served gate of --pool-size, i.e. what a fair pool "
+        "would reach if its checkout and checkin cost nothing",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument(
@@ -203,6 +206,7 @@ def _chosen(args: argparse.Namespace, target: dict[str, Any]):
     if not args.variants:
         if target["vendor"] == "postgresql" and "native" not in known:
             print(f"Django's native pool is left out: {_NATIVE_NEEDS}.", file=sys.stderr)
+        chosen = [v for v in chosen if v.alias not in OPT_IN]
     else:
         wanted = [v.strip() for v in args.variants.split(",") if v.strip()]
         unknown = [w for w in wanted if w not in known]

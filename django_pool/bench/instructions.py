@@ -66,6 +66,9 @@ def run_instructions(
     cleanup: contextlib.ExitStack,
 ) -> int:
     """Count instructions per request for each variant and workload; print them."""
+    if any(v.gate for v in chosen) and args.variants:
+        # One thread never waits in line: the count would be persistent's.
+        raise SystemExit("--variants fair_gate: a yardstick for threads, not for --instructions")
     valgrind, valgrind_version = _valgrind()
     n1, n2 = _requests(args.requests)
     names = [n.strip() for n in args.workloads.split(",") if n.strip()]

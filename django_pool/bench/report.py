@@ -160,6 +160,14 @@ def conclusion(target: dict[str, Any], variants: list[Variant], data: dict[str, 
             if persistent is not None:
                 text += f", against {persistent} with persistent connections"
             lines.append(text + ".")
+    if threads and "django_pool" in threads and "fair_gate" in threads:
+        ours, bound = (threads[a]["requests_per_s"] for a in ("django_pool", "fair_gate"))
+        if bound:
+            lines.append(
+                f"It served {ours / bound:.2f}× the requests of the fair_gate bound (what a "
+                "first-come-first-served pool of the same size would serve if its checkout "
+                "and checkin cost nothing)."
+            )
     if target["vendor"] == "sqlite3":
         lines.append(
             "SQLite opens a connection in microseconds, so pooling saves little here; on a "

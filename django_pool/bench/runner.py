@@ -42,12 +42,22 @@ class Progress:
             sys.stderr.flush()
 
 
-def _batch(work: Callable[[str], None], alias: str, seconds: float) -> tuple[float, float]:
+Send = Callable[[Callable[[str], None], str], None]
+
+
+def _sender(variant: Variant) -> Send:
+    # How the variant's requests are run: in turn at its fair gate, if it has one.
+    return workloads.in_turn(variant.gate) if variant.gate else workloads.request
+
+
+def _batch(
+    send: Send, work: Callable[[str], None], alias: str, seconds: float
+) -> tuple[float, float]:
     """Run requests for about *seconds*; return (wall, cpu) microseconds per request."""
     n = 0
     wall0, cpu0 = time.perf_counter(), time.process_time()
     while True:
-        workloads.request(work, alias)
+        send(work, alias)
         n += 1
         if n >= 5 and time.perf_counter() - wall0 >= seconds:
             break
@@ -68,14 +78,15 @@ def measure_sequential(
         per_variant: dict[str, dict[str, list[float]]] = {
             v.alias: {"wall_us": [], "cpu_us": []} for v in variants
         }
+        senders = {v.alias: _sender(v) for v in variants}
         for variant in variants:  # warm up: pools built, connections opened
             for _ in range(3):
-                workloads.request(work, variant.alias)
+                senders[variant.alias](work, variant.alias)
         for r in range(rounds):
             order = variants[r % len(variants) :] + variants[: r % len(variants)]
             for variant in order:
                 progress.step(f"{label} · {variant.label} · round {r + 1}/{rounds}")
-                wall, cpu = _batch(work, variant.alias, seconds)
+                wall, cpu = _batch(senders[variant.alias], work, variant.alias, seconds)
                 per_variant[variant.alias]["wall_us"].append(wall)
                 per_variant[variant.alias]["cpu_us"].append(cpu)
         results[name] = per_variant
@@ -118,7 +129,7 @@ def measure_threads(
             progress.step(f"{threads} threads · {variant.label} · round {r + 1}/{rounds}")
             baseline = _settled(sessions)
             per_thread, most, window = _run_threads(
-                variant.alias, threads, seconds, sessions, work or workloads.one_query
+                variant, threads, seconds, sessions, work or workloads.one_query
             )
             counted = switches[variant.alias]
             switches[variant.alias] = (
@@ -153,7 +164,8 @@ def measure_threads(
     return results
 
 
-def _run_threads(alias, threads, seconds, sessions, work):
+def _run_threads(variant, threads, seconds, sessions, work):
+    alias, send = variant.alias, _sender(variant)
     stop = threading.Event()
     barrier = threading.Barrier(threads + 1)
     per_thread: list[list[float]] = [[] for _ in range(threads)]
@@ -164,7 +176,7 @@ def _run_threads(alias, threads, seconds, sessions, work):
         try:
             while not stop.is_set():
                 t0 = time.perf_counter()
-                workloads.request(work, alias)
+                send(work, alias)
                 lat.append(time.perf_counter() - t0)
         finally:
             connections.close_all()

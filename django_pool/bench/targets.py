@@ -9,7 +9,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-__all__ = ["Variant", "database_settings", "describe_url", "require_driver", "variants"]
+__all__ = [
+    "OPT_IN",
+    "Variant",
+    "database_settings",
+    "describe_url",
+    "require_driver",
+    "variants",
+]
+
+#: Variants run only when ``--variants`` names them.
+OPT_IN = frozenset({"fair_gate"})
 
 _SCHEMES = {
     "sqlite": "sqlite3",
@@ -113,6 +123,9 @@ class Variant:
     label: str
     settings: dict[str, Any]
     pooled: bool  # bounded by pool_size (matters for the threads workload)
+    #: Each request first waits its turn at a first-come-first-served gate of
+    #: this many permits (0: no gate).
+    gate: int = 0
 
 
 def variants(target: dict[str, Any], pool_size: int) -> list[Variant]:
@@ -171,6 +184,18 @@ def variants(target: dict[str, Any], pool_size: int) -> list[Variant]:
                 True,
             )
         )
+    # A yardstick, not a way to run Django: under threads, what a fair pool of
+    # pool_size would reach if its checkout and checkin cost nothing. Each
+    # thread keeps its own connection; only the wait in line is a pool's.
+    found.append(
+        Variant(
+            "fair_gate",
+            f"bound: persistent + fair gate of {pool_size}",
+            {**base, "ENGINE": stock, "CONN_MAX_AGE": None},
+            False,
+            gate=pool_size,
+        )
+    )
     return found
 
 

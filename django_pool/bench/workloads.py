@@ -16,10 +16,13 @@ from typing import Any
 from django.core.signals import request_finished, request_started
 from django.db import connections, models, transaction
 
+from ..gate import FairGate
+
 __all__ = [
     "WORKLOADS",
     "create_table",
     "drop_table",
+    "in_turn",
     "new_table_name",
     "query_wait_query",
     "request",
@@ -66,6 +69,34 @@ def request(work: Callable[[str], object], alias: str) -> None:
         work(alias)
     finally:
         request_finished.send(sender=_Handler)
+
+
+def in_turn(permits: int) -> Callable[[Callable[[str], object], str], None]:
+    """Return a :func:`request` that first waits its turn at a fair gate of *permits*.
+
+    The ``fair_gate`` variant's requests: django-pool's own
+    :class:`~django_pool.gate.FairGate` hands the turns over, first come first
+    served, and nothing else of a pool runs.
+    """
+    gate = FairGate(permits, keep_idle=0)
+
+    def request_in_turn(work: Callable[[str], object], alias: str) -> None:
+        hand: list[Any] = []  # a permit: the right to go on
+        if not gate.take(time.monotonic() + _TURN_TIMEOUT, _no_housekeeping, hand):
+            raise RuntimeError(f"fair_gate: no turn within {_TURN_TIMEOUT} s")
+        try:
+            request(work, alias)
+        finally:
+            gate.release()
+
+    return request_in_turn
+
+
+_TURN_TIMEOUT = 60.0
+
+
+def _no_housekeeping(waited: bool) -> None:
+    pass
 
 
 def connection_only(alias: str) -> None:

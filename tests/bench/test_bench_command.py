@@ -277,3 +277,61 @@ def test_a_run_without_the_native_pool_says_why(monkeypatch, capsys):
     chosen = command._chosen(argparse.Namespace(pool_size=2, variants=""), target)
     assert "native" not in {variant.alias for variant in chosen}
     assert "Django's native pool is left out" in capsys.readouterr().err
+
+
+def test_the_fair_gate_lets_pool_size_requests_in_at_once_and_serves_every_thread():
+    # The fair_gate yardstick is only worth its name if it is a fair pool's
+    # line: at most --pool-size requests at once, each thread served.
+    import threading
+
+    from django_pool.bench import workloads
+
+    send = workloads.in_turn(2)
+    inside, most, lock = [0], [0], threading.Lock()
+    both_in = threading.Event()  # the first two hold on until both are in
+    served = []
+
+    def work(alias):
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+            if inside[0] == 2:
+                both_in.set()
+        both_in.wait(timeout=10)
+        served.append(alias)
+        with lock:
+            inside[0] -= 1
+
+    def thread(name):
+        for _ in range(20):
+            send(work, name)  # work(name): which thread was served
+
+    pool = [threading.Thread(target=thread, args=(str(i),)) for i in range(6)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    assert most[0] == 2
+    assert len(served) == 120 and len(set(served)) == 6
+
+
+@pytest.mark.parametrize("scratch", ["postgresql"], indirect=True)
+def test_the_fair_gate_bound_runs_only_when_named(scratch):
+    alias, database = scratch
+    address = url(alias, database)
+    named = bench(
+        "--database-url", address, "--workloads", "query", "--variants", "django_pool,fair_gate"
+    ).stdout
+    assert "bound: persistent + fair gate of 2" in named
+    assert "the requests of the fair_gate bound" in named
+    default = bench("--database-url", address, "--workloads", "connect", "--threads", "0").stdout
+    assert "fair gate" not in default
+    refused = subprocess.run(
+        [sys.executable, "-m", "django_pool", "bench", "--instructions", "--sqlite"]
+        + ["--variants", "fair_gate"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 1
+    assert "a yardstick for threads, not for --instructions" in refused.stderr
