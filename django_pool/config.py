@@ -30,6 +30,7 @@ __all__ = [
     "SessionReset",
     "ignored_keys",
     "parse_options",
+    "setting_of",
     "without_refused_options",
 ]
 
@@ -58,6 +59,11 @@ POOL_CLASSES: dict[str, type[sa_pool.Pool]] = {
     "assertion": sa_pool.AssertionPool,
 }
 """Short names for SQLAlchemy's pool classes, as ``POOL['pool_class']`` accepts them."""
+
+# The short name of each class ("queue" for QueuePool, not "lifo").
+_SHORT_NAMES: dict[type[sa_pool.Pool], str] = {}
+for _name, _class in POOL_CLASSES.items():
+    _SHORT_NAMES.setdefault(_class, _name)
 
 # Which options each strategy honours; a user who sets one the chosen class
 # ignores gets an error, not silence (the peers' worst habit).
@@ -164,13 +170,18 @@ class PoolOptions:
         _refuse_pool_keys_in_options(alias, settings_dict)
         given: dict[str, Any] = {}
         origin: dict[str, str] = {}
-        for where, raw in _sources(alias, settings_dict):
-            for name, value in parse_options(where, raw).items():
-                given[name] = value  # later (stronger) sources win
-                origin[name] = where
-        return cls.from_parsed(
-            given, origin, default_origin=f"settings.DATABASES[{alias!r}]['POOL']"
-        )
+        try:
+            for where, raw in _sources(alias, settings_dict):
+                for name, value in parse_options(where, raw).items():
+                    given[name] = value  # later (stronger) sources win
+                    origin[name] = where
+            return cls.from_parsed(
+                given, origin, default_origin=f"settings.DATABASES[{alias!r}]['POOL']"
+            )
+        except ImproperlyConfigured as err:
+            if _is_global(str(err)):  # a project-wide setting's: which database read it
+                raise ImproperlyConfigured(f"Database {alias!r}: {err}") from None
+            raise
 
     @classmethod
     def from_parsed(
@@ -405,6 +416,24 @@ def _sources(alias: str, settings_dict: Mapping[str, Any]) -> list[tuple[str, An
     return sources
 
 
+def setting_of(alias: str, settings_dict: Mapping[str, Any], key: str) -> str:
+    """Return how a message names the setting that gave option *key* its value.
+
+    The strongest source that has the key, as :meth:`PoolOptions.from_settings`
+    reads them; the alias's ``POOL`` if none does (the default). The settings
+    are valid: the pool was built from them.
+    """
+    found = _setting(f"settings.DATABASES[{alias!r}]['POOL']", key)
+    for where, raw in _sources(alias, settings_dict):
+        for spelled in raw:
+            name = str(spelled).lower()
+            if _SQLALCHEMY_SPELLINGS.get(name, name) == key or (
+                key == "pool_class" and name == "use_lifo"
+            ):
+                found = _setting(where, spelled)
+    return found
+
+
 # The warnings given, per version of the settings: the system checks and the
 # first connection read the same settings, and one warning says it.
 _warned: set[tuple[int, str]] = set()
@@ -444,10 +473,11 @@ def _parse_one(
 ) -> None:
     # Validate one option into *parsed*.
     lowered = str(key).lower()
+    lowered = _SQLALCHEMY_SPELLINGS.get(lowered, lowered)
     if lowered in spelled:  # keys are case-insensitive: which would win?
         raise ImproperlyConfigured(
-            f"{where} has both {spelled[lowered]!r} and {key!r}: keys are "
-            "case-insensitive, so they name the same option. Keep one."
+            f"{where} has both {spelled[lowered]!r} and {key!r}, which name the same "
+            "option. Keep one."
         )
     spelled[lowered] = key
     if lowered in _MEANINGLESS:
@@ -461,6 +491,11 @@ def _parse_one(
     parsed[name] = _VALIDATORS[name](_setting(where, key), value)
 
 
+# SQLAlchemy's keyword for an option, as create_engine() and the
+# sqlalchemy.pool.manage() recipe take it.
+_SQLALCHEMY_SPELLINGS = {"poolclass": "pool_class"}
+
+
 # Settings that hold one option's value rather than a dict of them.
 _SINGLE_VALUED = {"settings.DATABASE_POOL_CLASS": "pool_class"}
 
@@ -472,6 +507,7 @@ def _setting(where: str, key: object) -> str:
 
 def _canonical_key(where: str, key: object) -> str:
     name = str(key).lower()
+    name = _SQLALCHEMY_SPELLINGS.get(name, name)
     if name in _KEYS:
         return name
     close = difflib.get_close_matches(name, _KEYS, n=1)
@@ -481,14 +517,21 @@ def _canonical_key(where: str, key: object) -> str:
     )
 
 
-def _whole(minimum: int):
+def _whole(minimum: int, *, unlimited: int | None = None):
+    # *unlimited*: the value SQLAlchemy reads as "no limit", refused with a word.
     def check(where: str, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ImproperlyConfigured(f"{where} must be a whole number, not {value!r}.")
         if value < minimum:
+            why = (
+                f" (SQLAlchemy reads {value} as no limit; django-pool keeps a bound: give "
+                "the most connections the server should see.)"
+                if value == unlimited
+                else ""
+            )
             raise ImproperlyConfigured(
                 f"{where} is improperly configured to {value!r}. "
-                f"Use a whole number of {minimum} or more."
+                f"Use a whole number of {minimum} or more.{why}"
             )
         return value
 
@@ -515,8 +558,19 @@ def _recycle(where: str, value: Any) -> float | None:
 
 
 def _pool_class(where: str, value: Any) -> str:
+    # SQLAlchemy's own classes, as a class or a dotted path, get their short
+    # name: what the pool does for "static" (one connection, never shared)
+    # it must do for sqlalchemy.pool.StaticPool.
     if isinstance(value, type) and issubclass(value, sa_pool.Pool):
-        return f"{value.__module__}.{value.__qualname__}"
+        return _SHORT_NAMES.get(value) or f"{value.__module__}.{value.__qualname__}"
+    if isinstance(value, str) and value.startswith("sqlalchemy."):
+        try:
+            named = import_string(value)
+        except (ImportError, ValueError):
+            pass  # sqlalchemy_class() says what is wrong with it
+        else:
+            if named in _SHORT_NAMES:
+                return _SHORT_NAMES[named]
     if not isinstance(value, str) or not value:
         raise ImproperlyConfigured(
             f"{where} must be one of {', '.join(map(repr, POOL_CLASSES))} "
@@ -621,8 +675,8 @@ def _pgbouncer(where: str, value: Any) -> str | None:
 
 _VALIDATORS = {
     "pool_class": _pool_class,
-    "pool_size": _whole(1),
-    "max_overflow": _whole(0),
+    "pool_size": _whole(1, unlimited=0),
+    "max_overflow": _whole(0, unlimited=-1),
     "timeout": _seconds,
     "recycle": _recycle,
     "pre_ping": _flag,

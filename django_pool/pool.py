@@ -99,11 +99,15 @@ class DatabasePool:
         pre_ping: bool,
         stats: PoolStats | None = None,
         setting: str | None = None,
+        class_setting: str | None = None,
     ) -> None:
         self.alias = alias
         #: Where its options are set, for messages: the alias's POOL setting,
         #: or the manage() call.
         self.setting = setting or f"settings.DATABASES[{alias!r}]['POOL']"
+        #: The setting that chose its pool_class, as the project wrote it
+        #: (settings.DATABASE_POOL_CLASS, ...), for messages.
+        self.class_setting = class_setting or f"{self.setting}['pool_class']"
         #: Database name the pool's connections use (for test DB teardown).
         self.database = database
         self.options = options
@@ -351,7 +355,7 @@ class DatabasePool:
             # AssertionPool's refusal of a second checkout, the point of the
             # class: kept an AssertionError, with the setting named.
             raise AssertionError(
-                f"{self.setting}['pool_class'] is 'assertion', "
+                f"{self.class_setting} is 'assertion', "
                 f"which allows one checkout at a time, and {current_owner().name!r} asks "
                 f"for a second: {err}"
             ) from None
@@ -399,7 +403,7 @@ class DatabasePool:
             loan = lease.loan
             if loan is not None and loan.ident != me and not loan.holder_gone():
                 raise ImproperlyConfigured(
-                    f"{self.setting}['pool_class'] is 'static', "
+                    f"{self.class_setting} is 'static', "
                     f"which shares one connection, and {loan.thread.name!r} holds it "
                     f"while {current_owner().name!r} asks for it. Use 'queue', which gives "
                     "each thread a connection of its own while it holds one."

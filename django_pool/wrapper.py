@@ -33,7 +33,7 @@ from django.utils.functional import cached_property
 from django.views.decorators.debug import sensitive_variables
 
 from . import registry
-from .config import GLOBAL_SETTINGS, PoolOptions, without_refused_options
+from .config import GLOBAL_SETTINGS, PoolOptions, setting_of, without_refused_options
 from .driver import Driver
 from .errors import SETTING_VALUE_ERRORS, raised_in, settings_refused
 from .lease import Lease, holder_collected
@@ -288,6 +288,7 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
             driver=self.pool_driver,
             autocommit=self.settings_dict["AUTOCOMMIT"],
             pre_ping=pre_ping,
+            class_setting=setting_of(self.alias, self.settings_dict, "pool_class"),
         )
 
     # ##### Checkout #####

@@ -161,7 +161,9 @@ def test_database_pool_class_errors_name_the_setting_itself(settings):
     settings.DATABASE_POOL_CLASS = "nope.Pool"
     with pytest.raises(ImproperlyConfigured) as info:
         options(None)
-    assert str(info.value).startswith("settings.DATABASE_POOL_CLASS is improperly configured")
+    assert str(info.value).startswith(
+        "Database 'default': settings.DATABASE_POOL_CLASS is improperly configured"
+    )
 
 
 @pytest.mark.parametrize(
