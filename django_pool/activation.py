@@ -15,6 +15,10 @@ any connection exists. A database opts out with ``"POOL": False``.
   gets its own string back, and the system check ``django_pool.W004``.
 * Backends known not to be poolable (Oracle, the dummy backend) are left as
   they are, with the same warning.
+* The ENGINEs of the pooling packages django-pool replaces
+  (django-db-connection-pool...) are left as they are: pooled again, each
+  connection would sit in two pools. The system check ``django_pool.E004``
+  names the twin to use instead.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .backends import pooled
 
-__all__ = ["TWINS", "UNPOOLABLE", "activate", "settle"]
+__all__ = ["SELF_POOLING", "TWINS", "UNPOOLABLE", "activate", "self_pooling", "settle"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +55,43 @@ UNPOOLABLE = frozenset(
 )
 
 
+#: Top-level module -> distribution, of the packages whose ENGINEs pool by themselves.
+SELF_POOLING = {
+    "dj_db_conn_pool": "django-db-connection-pool",
+    "django_postgrespool": "django-postgrespool",
+    "django_postgrespool2": "django-postgrespool2",
+    "django_db_geventpool": "django-db-geventpool",
+}
+
+
+def self_pooling(engine: str) -> tuple[str, str | None] | None:
+    """Return (package, django-pool's twin or None) if *engine* is a pooling package's.
+
+    The twin is read from the ENGINE's name (``django_postgrespool2``,
+    ``dj_db_conn_pool.backends.mysql``...): those packages name their backends
+    after the database.
+    """
+    package = SELF_POOLING.get(engine.partition(".")[0])
+    if package is None:
+        return None
+    twin = next((ours for word, ours in _TWIN_BY_WORD if word in engine.lower()), None)
+    return package, twin
+
+
+_TWIN_BY_WORD = (
+    ("postgis", "django_pool.backends.postgis"),
+    ("postgres", "django_pool.backends.postgresql"),
+    ("mysql", "django_pool.backends.mysql"),
+    ("sqlite", "django_pool.backends.sqlite3"),
+)
+
+
 def _target(engine: str) -> str | None:
     if engine in TWINS:
         return TWINS[engine]
     if not engine or engine in UNPOOLABLE or engine.startswith("django_pool."):
+        return None
+    if self_pooling(engine):
         return None
     return pooled.engine(engine)
 

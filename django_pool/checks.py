@@ -3,7 +3,9 @@
 E001 CONN_MAX_AGE is not 0; E002 Django's native pool is set too; E003 POOL is
 invalid; W003 ``release="transaction"`` with ``ATOMIC_REQUESTS``, where it
 cannot release anything; W004 a database's ENGINE cannot be pooled (it stays
-unpooled; ``"POOL": False`` says that is intended). With ``--database``: W001
+unpooled; ``"POOL": False`` says that is intended); E004 a database's ENGINE
+is a pooling package's that django-pool replaces (left alone, not pooled
+twice; ``"POOL": False`` keeps the old pool knowingly). With ``--database``: W001
 the pool may open more connections than the server has free; W002 ``recycle``
 is not below MySQL's ``wait_timeout``; W005 the server could not be reached to
 compare (one attempt, outside the pool: a check does not wait for a failover).
@@ -28,6 +30,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.utils import load_backend
 from sqlalchemy.pool import QueuePool
 
+from .activation import self_pooling
 from .config import PoolOptions, ignored_keys
 from .errors import first_line
 from .release import check_vendor
@@ -63,9 +66,13 @@ def check_unpooled(app_configs=None, **kwargs: Any) -> list[checks.CheckMessage]
         engine = settings_dict.get("ENGINE", "")
         if settings_dict.get("POOL") is False or engine in _NOTHING_TO_POOL:
             continue
+        where = f"settings.DATABASES[{alias!r}]"
+        pooling = self_pooling(engine)
+        if pooling:
+            warnings.append(_pooled_by_another_package(where, engine, *pooling))
+            continue
         if not _loads(engine) or is_pooled_engine(engine):
             continue
-        where = f"settings.DATABASES[{alias!r}]"
         warnings.append(
             checks.Warning(
                 f"Database {alias!r} is not pooled: django-pool cannot pool its ENGINE "
@@ -78,6 +85,23 @@ def check_unpooled(app_configs=None, **kwargs: Any) -> list[checks.CheckMessage]
             )
         )
     return warnings
+
+
+def _pooled_by_another_package(
+    where: str, engine: str, package: str, twin: str | None
+) -> checks.CheckMessage:
+    instead = (
+        f"Set {where}['ENGINE'] to {twin!r}: it reads the old package's settings as they "
+        "are (docs/migration.md)"
+        if twin
+        else "django-pool has no twin for it"
+    )
+    return checks.Error(
+        f"{where}['ENGINE'] is {engine!r}, {package}'s, which pools connections itself: "
+        "django_pool leaves it alone rather than put each connection in two pools.",
+        hint=f"{instead}; or set {where}['POOL'] = False to keep {package}'s pool knowingly.",
+        id="django_pool.E004",
+    )
 
 
 def check_settings(app_configs=None, **kwargs: Any) -> list[checks.CheckMessage]:

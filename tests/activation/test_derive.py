@@ -100,3 +100,33 @@ def test_own_creation_class_is_pooled_too():
     assert pooled_wrapper(custom.DatabaseWrapper).creation_class.__module__ == (
         "django_pool.backends.postgresql.creation"
     )
+
+
+@pytest.mark.parametrize(
+    ("engine", "package", "twin"),
+    [
+        ("dj_db_conn_pool.backends.postgresql", "django-db-connection-pool", "postgresql"),
+        ("dj_db_conn_pool.backends.mysql", "django-db-connection-pool", "mysql"),
+        ("django_postgrespool2", "django-postgrespool2", "postgresql"),
+        ("django_db_geventpool.backends.postgis", "django-db-geventpool", "postgis"),
+    ],
+)
+def test_an_old_pooling_packages_engine_is_not_pooled_twice(monkeypatch, engine, package, twin):
+    # A migration that adds "django_pool" to INSTALLED_APPS but keeps the old
+    # ENGINE: pooled through django_pool.backends.pooled, each connection sat
+    # in django-pool's pool and in the old package's, and the check was silent.
+    from django_pool.checks import check_unpooled
+
+    databases = {"x_old": {"ENGINE": engine}}
+    assert activate(databases) == []
+    assert databases["x_old"]["ENGINE"] == engine
+    monkeypatch.setitem(settings.DATABASES, "x_old", databases["x_old"])
+    said = [m for m in check_unpooled() if m.id == "django_pool.E004"]
+    assert len(said) == 1
+    assert said[0].msg.startswith(
+        f"settings.DATABASES['x_old']['ENGINE'] is '{engine}', {package}'s, which pools "
+    )
+    assert f"to 'django_pool.backends.{twin}'" in said[0].hint
+    # Kept knowingly: no error.
+    monkeypatch.setitem(settings.DATABASES, "x_old", {"ENGINE": engine, "POOL": False})
+    assert not [m for m in check_unpooled() if m.id == "django_pool.E004"]
