@@ -141,7 +141,9 @@ class PooledModule:
         try:
             # The lease goes back to the pool if the proxy is collected unclosed.
             lease = pool.checkout(
-                lambda: (self._module.connect(*args, **kwargs), None),
+                # The module's own connect, as called: its arguments say
+                # its timeouts (the seconds left are not passed on).
+                lambda _seconds_left: (self._module.connect(*args, **kwargs), None),
                 weakref.ref(connection, holder_collected),
             )
         except PoolRetired:  # dispose() while this waited: the new pool for these arguments

@@ -25,10 +25,11 @@ class Driver:
     * :meth:`autocommit` and :meth:`set_autocommit`, if the driver spells
       autocommit otherwise than a PEP 249 ``autocommit`` attribute.
 
-    :meth:`ping` (pre-ping), :meth:`reset_session` (``POOL['reset_session']``)
-    and :meth:`server_status` (checks, ``pool_status``) are optional: the
-    defaults ping with ``SELECT 1``, do not reset (the connection is closed
-    instead) and report nothing.
+    :meth:`ping` (pre-ping), :meth:`reset_session` (``POOL['reset_session']``),
+    :meth:`server_status` (checks, ``pool_status``) and
+    :meth:`with_connect_timeout` are optional: the defaults ping with
+    ``SELECT 1``, do not reset (the connection is closed instead), report
+    nothing and leave a connect attempt to the driver's own timeout.
     """
 
     name = "dbapi"
@@ -47,6 +48,17 @@ class Driver:
             cursor.close()
         if self.in_transaction(connection) is not False:
             connection.rollback()
+
+    def with_connect_timeout(self, params: dict[str, Any], seconds: float) -> dict[str, Any]:
+        """Return the connect parameters *params* for an attempt that gives up within *seconds*.
+
+        *seconds* is what is left of the pool's ``timeout`` for this checkout:
+        a server that accepts the connection and never answers (hung, or
+        behind a load balancer whose backend is gone) must not hold it for
+        ever. A connect timeout the project set itself is kept. Default:
+        *params* unchanged (no network, or no such parameter).
+        """
+        return params
 
     def is_disconnect(self, error: BaseException, connection: Any) -> bool:
         """Return whether *error* means *connection* can never be used again."""

@@ -70,8 +70,13 @@ class PoolRetired(Exception):
 
 logger = logging.getLogger(__name__)
 
-Creator = Callable[[], tuple[Any, "dict[str, Any] | None"]]
-"""Opens a DB-API connection; returns it with the parameters it was opened with."""
+Creator = Callable[[float], tuple[Any, "dict[str, Any] | None"]]
+"""Opens a DB-API connection; returns it with the parameters it was opened with.
+
+Its argument is the seconds left before the checkout's deadline: the attempt
+should give up within about that long (a driver's connect timeout), or a
+server that accepts and never answers holds the checkout for ever.
+"""
 
 #: Key of the :class:`ConnectionState` in each SQLAlchemy record's ``info``.
 STATE = "django_pool.state"
@@ -165,7 +170,8 @@ class DatabasePool:
     def _open(self) -> Any:
         started = time.monotonic()
         try:
-            connection, self._local.params = self._local.creator()
+            local = self._local
+            connection, local.params = local.creator(local.deadline - started)
         except BaseException:
             self.stats.bump(PoolStats.CONNECTIONS_ERRORS)
             raise
@@ -329,7 +335,7 @@ class DatabasePool:
         if self.options.pool_class == "static":
             self._refuse_sharing()
         local = self._local
-        local.creator, local.opened = creator, False
+        local.creator, local.deadline, local.opened = creator, deadline, False
         try:
             # A refused connect is tried again until the deadline (retry.py):
             # a failover costs latency, not errors. Meanwhile a connection

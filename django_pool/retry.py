@@ -11,9 +11,10 @@ Errors that waiting cannot fix fail at once: the vendor's
 :meth:`~django_pool.driver.Driver.is_permanent_connect_error` says which
 (wrong password, unknown database or role).
 
-Each attempt is the driver's own connect, bounded by its own timeout
-(``OPTIONS["connect_timeout"]``): a last attempt started before the deadline
-may end after it.
+Each attempt is the driver's own connect, bounded by the time left before
+the deadline (the creator passes it on as the driver's connect timeout,
+unless the project set one): a last attempt may end a little after the
+deadline (libpq's shortest timeout is 2 s).
 """
 
 from __future__ import annotations
@@ -124,5 +125,6 @@ def _gave_up(
     # The driver's text never holds the password (libpq and MySQL clients
     # leave it out of their messages).
     return OperationalError(
-        f"{err} (gave up after {attempts} attempts within {setting}['timeout'] = {timeout:g} s)"
+        f"{err} (gave up after {attempts} attempt{'s' * (attempts != 1)} within "
+        f"{setting}['timeout'] = {timeout:g} s)"
     )

@@ -413,12 +413,15 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
     # local variable of this call or of those under it: Django's and the
     # driver's frames hold the connection parameters, password included.
     @sensitive_variables()
-    def _open_connection(self) -> tuple[Any, dict[str, Any]]:
+    def _open_connection(self, seconds_left: float) -> tuple[Any, dict[str, Any]]:
         # The pool's creator: the stock backend opens the physical connection
-        # (vendor setup included), with the parameters it reports.
+        # (vendor setup included), with the parameters it reports. The attempt
+        # gives up when the checkout's deadline passes, unless the project set
+        # a connect timeout of its own.
         try:
             params = self.get_connection_params()
-            return super().get_new_connection(params), params
+            attempt = self.pool_driver.with_connect_timeout(params, seconds_left)
+            return super().get_new_connection(attempt), params
         except self.Database.Error as err:
             # Say which database; the driver's text never holds the password.
             raise OperationalError(

@@ -7,6 +7,7 @@ import tempfile
 import time
 import weakref
 from pathlib import Path
+from typing import Any
 
 from django_pool.config import PoolOptions
 from django_pool.driver import Driver
@@ -71,7 +72,7 @@ def measure_stats_cost(rounds: int = 21, n: int = 5000) -> dict[str, float]:
 
 
 def _measure(path: str, rounds: int, n: int) -> dict[str, float]:
-    def creator():
+    def creator(seconds_left: float) -> tuple[Any, None]:
         return sqlite3.connect(path, isolation_level=None, check_same_thread=False), None
 
     holder = weakref.ref(creator)  # whoever borrows: alive for the whole measure
@@ -108,7 +109,7 @@ def measure_signal_cost(rounds: int = 21, n: int = 5000) -> dict[str, float]:
 
     path = str(Path(tempfile.mkdtemp(prefix="django_pool_signals_")) / "x.sqlite3")
 
-    def creator():
+    def creator(seconds_left: float) -> tuple[Any, None]:
         return sqlite3.connect(path, isolation_level=None, check_same_thread=False), None
 
     holder = weakref.ref(creator)  # whoever borrows: alive for the whole measure

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import math
 import os
 from typing import Any
 
@@ -60,10 +61,10 @@ def _option_file(params: dict[str, Any]) -> dict[str, str]:
     found: dict[str, str] = {}
     for group in ("client", params.get("read_default_group") or "client"):
         if parser.has_section(group):
-            for key in ("user", "password", "database"):
+            for key in ("user", "password", "database", "connect_timeout", "connect-timeout"):
                 value = parser.get(group, key, fallback=None)
                 if value is not None:
-                    found[key] = value.strip().strip("'\"")
+                    found[key.replace("-", "_")] = value.strip().strip("'\"")
     return found
 
 
@@ -71,6 +72,13 @@ class MySQLDriver(Driver):
     """mysqlclient and PyMySQL, on MySQL and MariaDB."""
 
     name = Database.__name__
+
+    def with_connect_timeout(self, params: dict[str, Any], seconds: float) -> dict[str, Any]:
+        # mysqlclient and PyMySQL: connect_timeout, in whole seconds. Set by
+        # the project (OPTIONS, or the option file the driver reads): kept.
+        if "connect_timeout" in params or "connect_timeout" in _option_file(params):
+            return params
+        return {**params, "connect_timeout": max(1, math.ceil(seconds))}
 
     def ping(self, connection: Any) -> None:
         # Never let the driver reconnect behind our back (PyMySQL's default):

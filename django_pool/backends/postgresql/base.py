@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import os
 import re
 from typing import Any
 
@@ -59,6 +61,14 @@ class PostgreSQLDriver(Driver):
     """psycopg 3 and psycopg2: transaction status and liveness are known client-side."""
 
     name = "psycopg" if is_psycopg3 else "psycopg2"
+
+    def with_connect_timeout(self, params: dict[str, Any], seconds: float) -> dict[str, Any]:
+        # libpq's connect_timeout, in whole seconds, 2 at least (it reads 1
+        # as 2). Set by the project (OPTIONS, PGCONNECT_TIMEOUT, or a service
+        # file, which may say it): kept.
+        if "connect_timeout" in params or "service" in params or "PGCONNECT_TIMEOUT" in os.environ:
+            return params
+        return {**params, "connect_timeout": max(2, math.ceil(seconds))}
 
     def is_disconnect(self, error: BaseException, connection: Any) -> bool:
         if not isinstance(error, Database.Error):

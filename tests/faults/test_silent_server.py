@@ -1,0 +1,88 @@
+"""A server that accepts the connection and never answers: ``timeout`` still bounds the checkout.
+
+A hung server, a half-open network path, a load balancer whose backend is
+gone: the TCP connection is accepted, the driver waits for the server's first
+bytes, and without a connect timeout of its own it waits for ever (libpq's
+keepalives start after two hours of silence). The pool passes each attempt
+the time left before the checkout's deadline, unless the project set its own.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+from django.db import OperationalError, connections
+from django.db.utils import load_backend
+
+import django_pool
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+
+@pytest.fixture
+def silent_port():
+    """Return the port of a listener that accepts connections and never says a word."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                accepted.append(listener.accept()[0])  # never read, never answered
+            except OSError:  # closed: the test is over
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield listener.getsockname()[1]
+    listener.close()
+    for peer in accepted:  # lets a client still stuck (the bug) go
+        peer.close()
+
+
+def test_the_pool_timeout_bounds_a_connect_to_a_silent_server(server_vendor, silent_port):
+    settings = {
+        **connections.settings[server_vendor],
+        "HOST": "127.0.0.1",
+        "PORT": str(silent_port),
+        "OPTIONS": {},
+        "POOL": {"timeout": 1},
+    }
+    outcome: dict[str, object] = {}
+
+    def checkout() -> None:
+        wrapper = load_backend(settings["ENGINE"]).DatabaseWrapper(settings, alias="silent")
+        try:
+            wrapper.ensure_connection()
+        except OperationalError as err:
+            outcome["error"] = str(err)
+
+    thread = threading.Thread(target=checkout, daemon=True)
+    started = time.monotonic()
+    thread.start()
+    # One attempt of at least 2 s (libpq's shortest connect_timeout), then the
+    # deadline has passed: a generous bound, and it was never reached before.
+    thread.join(15)
+    try:
+        assert not thread.is_alive(), (
+            f"a checkout with timeout 1 s still waits after {time.monotonic() - started:.0f} s"
+        )
+        assert "gave up after 1 attempt within" in str(outcome["error"]), outcome
+        assert "['POOL']['timeout'] = 1 s" in str(outcome["error"])
+    finally:
+        django_pool.dispose("silent")
+
+
+def test_a_connect_timeout_the_project_set_is_kept(server_vendor):
+    driver = connections[server_vendor].pool_driver
+    own = {"host": "db", "connect_timeout": 30}
+    assert driver.with_connect_timeout(own, 1.2) is own
+    bounded = driver.with_connect_timeout({"host": "db"}, 2.5)
+    assert bounded == {"host": "db", "connect_timeout": 3}
+    # libpq reads 1 as 2; MySQL clients take 1.
+    shortest = 2 if connections[server_vendor].vendor == "postgresql" else 1
+    assert driver.with_connect_timeout({"host": "db"}, 0.01)["connect_timeout"] == shortest
