@@ -299,8 +299,12 @@ class DatabasePool:
                     hand[0] = PERMIT
                     gate.trade(hand)
             self._lend(lease, holder, started, now)
-        except BaseException:
+        except BaseException as err:
             self._drop(hand)
+            if isinstance(err, Exception) and not isinstance(err, (PoolTimeout, PoolRetired)):
+                # (A PoolTimeout is counted as such; a retired pool's
+                # checkout starts again on the new one.)
+                self.stats.bump(PoolStats.CHECKOUT_ERRORS)
             raise
         return lease
 

@@ -76,6 +76,9 @@ class PoolStats:
     PINGS_FAILED = "pings_failed"
     RECYCLES_NUM = "recycles_num"  # connections replaced for their age
     TIMEOUTS_NUM = "timeouts_num"  # checkouts that raised PoolTimeout
+    # Checkouts that failed otherwise: no connection could be opened in time
+    # (a server down past the timeout), or the server refused the login.
+    CHECKOUT_ERRORS = "checkout_errors_num"
     LEAKS_NUM = "leaks_num"  # connections held longer than leak_threshold
 
     #: Every counter; each is in :meth:`get`, zero until it moves.
@@ -89,6 +92,7 @@ class PoolStats:
         PINGS_FAILED,
         RECYCLES_NUM,
         TIMEOUTS_NUM,
+        CHECKOUT_ERRORS,
         LEAKS_NUM,
     )
 

@@ -46,6 +46,10 @@ _COUNTERS = {
     "connect_errors": ("connections_errors", "Failed attempts to open a connection."),
     "checkouts": ("checkouts_num", "Connections handed out."),
     "timeouts": ("timeouts_num", "Checkouts that gave up with PoolTimeout."),
+    "checkout_errors": (
+        "checkout_errors_num",
+        "Checkouts that failed otherwise: no connection opened in time, a refused login.",
+    ),
     "recycles": ("recycles_num", "Connections replaced for their age."),
     "disconnects": ("disconnects_num", "Disconnect-class errors seen."),
     "pings_failed": ("pings_failed", "Pre-pings that found a dead connection."),

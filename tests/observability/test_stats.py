@@ -1,6 +1,7 @@
 """A known sequence of checkouts, waits, timeouts and kills gives the expected numbers."""
 
 import logging
+import socket
 import threading
 import time
 
@@ -209,3 +210,21 @@ def test_a_leak_by_an_async_view_names_the_view(vendor, configure_pool, caplog):
     asyncio.run(async_view())
     [leak] = [r.getMessage() for r in caplog.records if "leak_threshold" in r.getMessage()]
     assert "in async_view" in leak and "test_stats.py" in leak, leak
+
+
+def test_a_checkout_that_gets_no_connection_is_counted(server_vendor, configure_pool):
+    # A server down past the timeout: each request that gave up was in no
+    # counter (timeouts_num is PoolTimeout's; connections_errors counts the
+    # attempts, several per request), so a dashboard showed no failure.
+    alias = server_vendor
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    configure_pool(alias, timeout=0.3, settings={"HOST": "127.0.0.1", "PORT": str(port)})
+    for _ in range(2):
+        with pytest.raises(OperationalError, match="gave up after"):
+            connections[alias].ensure_connection()
+    s = stats(alias)
+    assert s["checkout_errors_num"] == 2
+    assert s["connections_errors"] >= 2 and s["timeouts_num"] == 0
+    assert s["wait_seconds"]["count"] == 0  # the waits of checkouts that got a connection

@@ -35,6 +35,7 @@ def test_the_documented_counters_are_the_stats_constants():
             "pings_failed",
             "recycles_num",
             "timeouts_num",
+            "checkout_errors_num",
             "leaks_num",
         ]
     )
