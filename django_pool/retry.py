@@ -75,6 +75,7 @@ def connect(
         except OperationalError as err:
             cause = _driver_error(err)
             if driver.is_permanent_connect_error(cause):
+                _log_refusal(alias, cause)
                 raise
             if instead is not None and instead():
                 return None
@@ -101,6 +102,26 @@ def connect(
                 time.sleep(delay)
             elif _pause(delay, instead):
                 return None
+
+
+#: Seconds between two log lines of one alias's refused logins.
+REFUSAL_LOG_EVERY = 10.0
+_refusals_logged: dict[str, float] = {}  # alias -> when last logged (monotonic)
+
+
+def _log_refusal(alias: str, cause: BaseException) -> None:
+    # A refused login (a rotated password, a dropped database) fails every
+    # request at once: one WARNING on the pool's logger says so, at most
+    # every REFUSAL_LOG_EVERY seconds, not one per request.
+    now = time.monotonic()
+    if now - _refusals_logged.get(alias, -REFUSAL_LOG_EVERY) >= REFUSAL_LOG_EVERY:
+        _refusals_logged[alias] = now
+        logger.warning(
+            "database %r: the server refused a connection, and waiting cannot change "
+            "that; every checkout that needs a new connection fails at once: %s",
+            alias,
+            first_line(cause),
+        )
 
 
 def _pause(delay: float, instead: Callable[[], bool]) -> bool:

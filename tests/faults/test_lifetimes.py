@@ -1,6 +1,7 @@
 """Connections age out (recycle, with jitter) and are taken back from threads that died."""
 
 import gc
+import logging
 import threading
 import time
 
@@ -167,3 +168,21 @@ def test_connect_errors_waiting_cannot_fix_fail_at_once(server_vendor, django_db
     assert "gave up after" not in str(info.value)
     assert stats("mistaken")["connections_errors"] == 1
     django_pool.dispose("mistaken")
+
+
+def test_a_refused_login_is_logged_once_not_per_request(server_vendor, django_db_blocker, caplog):
+    # A rotated password fails every request at once: django_pool's logger
+    # said nothing, and one line per request would flood it.
+    settings = {**connections.settings[server_vendor], "NAME": "django_pool_no_such_database"}
+    alias = f"refused_{server_vendor}"  # (the log's pace is per alias)
+    caplog.set_level(logging.WARNING, logger="django_pool.pool")
+    with django_db_blocker.unblock():
+        for _ in range(3):
+            wrapper = load_backend(settings["ENGINE"]).DatabaseWrapper(settings, alias=alias)
+            with pytest.raises(OperationalError):
+                wrapper.ensure_connection()
+    said = [r.getMessage() for r in caplog.records if "refused a connection" in r.getMessage()]
+    assert len(said) == 1, said
+    assert said[0].startswith(f"database '{alias}': the server refused a connection")
+    assert stats(alias)["checkout_errors_num"] == 3
+    django_pool.dispose(alias)
