@@ -316,15 +316,27 @@ def _refuse_pool_keys_in_options(alias: str, settings_dict: Mapping[str, Any]) -
     options = settings_dict.get("OPTIONS")
     if not isinstance(options, Mapping):
         return
-    misplaced = sorted(key for key in options if isinstance(key, str) and key in _POOL_ONLY)
+    misplaced = sorted(key for key in options if _of_the_pool(key))
     if misplaced:
         keys = ", ".join(repr(key) for key in misplaced)
         raise ImproperlyConfigured(
-            f"settings.DATABASES[{alias!r}]['OPTIONS'] has {keys}, an option of the pool: "
-            "OPTIONS go to the database driver, which does not know it. Move it to "
+            f"settings.DATABASES[{alias!r}]['OPTIONS'] has {keys}, of the pool: "
+            "OPTIONS go to the database driver, which does not know it. Move it up to "
             f"settings.DATABASES[{alias!r}]['POOL'] (a database URL's query string "
             "becomes OPTIONS: set POOL beside the parsed URL)."
         )
+
+
+def _of_the_pool(key: object) -> bool:
+    # A pool option (any case, as POOL takes them; SQLite's own "timeout"
+    # aside), or POOL or POOL_OPTIONS themselves, one level too deep. The
+    # lower-case "pool" is Django's own pool (E002).
+    if not isinstance(key, str):
+        return False
+    return key.lower() in _POOL_ONLY or (key != "pool" and key.upper() in _NESTED_POOL)
+
+
+_NESTED_POOL = frozenset({"POOL", "POOL_OPTIONS"})
 
 
 def without_refused_options(settings_dict: dict[str, Any]) -> dict[str, Any]:
@@ -338,8 +350,7 @@ def without_refused_options(settings_dict: dict[str, Any]) -> dict[str, Any]:
     options = settings_dict.get("OPTIONS")
     if not isinstance(options, Mapping):
         return settings_dict
-    refused = _POOL_ONLY | {"pool"}
-    kept = {key: value for key, value in options.items() if key not in refused}
+    kept = {key: value for key, value in options.items() if key != "pool" and not _of_the_pool(key)}
     if len(kept) == len(options):
         return settings_dict
     return {**settings_dict, "OPTIONS": kept}

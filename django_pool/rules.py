@@ -62,8 +62,9 @@ def settings_problems(alias: str, *, conn_max_age: Any, native_pool: bool) -> li
         problems.append(
             SettingsProblem(
                 "django_pool.E002",
-                f"{where}['OPTIONS']['pool'] turns on Django's own connection pool, which "
-                "cannot run together with django-pool.",
+                f"{where}['OPTIONS']['pool'] is Django's own connection pool (PostgreSQL "
+                "on psycopg 3; no other driver reads it), which cannot run together with "
+                "django-pool.",
                 f"Remove it and put the pool options in {where}['POOL'].",
             )
         )

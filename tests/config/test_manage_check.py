@@ -26,8 +26,12 @@ CASES = [
     ('"POOL": 5', "django_pool.E003", "must be a dict of pool options"),
     ('"POOL": {"release": "transaction"}', "django_pool.E003", "which SQLite does not support"),
     ('"CONN_MAX_AGE": 60', "django_pool.E001", "but with django-pool the pool"),
-    ('"OPTIONS": {"pool": True}', "django_pool.E002", "turns on Django's own connection pool"),
-    ('"OPTIONS": {"pool_size": 5}', "django_pool.E003", "Move it to settings.DATABASES['default"),
+    ('"OPTIONS": {"pool": True}', "django_pool.E002", "is Django's own connection pool"),
+    ('"OPTIONS": {"pool_size": 5}', "django_pool.E003", "Move it up to settings.DATABASES['def"),
+    # One level too deep, in any case: the first query failed in the driver.
+    ('"OPTIONS": {"POOL_SIZE": 5}', "django_pool.E003", "['OPTIONS'] has 'POOL_SIZE', of the"),
+    ('"OPTIONS": {"POOL": {"pool_size": 5}}', "django_pool.E003", "['OPTIONS'] has 'POOL', of"),
+    ('"OPTIONS": {"POOL_OPTIONS": {}}', "django_pool.E003", "['OPTIONS'] has 'POOL_OPTIONS', "),
     ('"pool": {"pool_size": 3}', "django_pool.E003", "has the key 'pool', which nothing reads"),
     ('"POOL": {"pool_class": "nope.Pool"}', "django_pool.E003", "No module named 'nope'"),
 ]
