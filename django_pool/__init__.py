@@ -5,6 +5,7 @@ mysql, sqlite3), keep ``CONN_MAX_AGE`` at 0, and tune it with ``POOL``.
 """
 
 from .api import dispose, get_stats, pop_stats, release_connections, return_connections
+from .backends import unknown as _unknown  # noqa: F401 - a misspelled ENGINE's message
 from .dbapi import manage
 from .errors import PoolTimeout
 

@@ -130,3 +130,29 @@ def test_an_old_pooling_packages_engine_is_not_pooled_twice(monkeypatch, engine,
     # Kept knowingly: no error.
     monkeypatch.setitem(settings.DATABASES, "x_old", {"ENGINE": engine, "POOL": False})
     assert not [m for m in check_unpooled() if m.id == "django_pool.E004"]
+
+
+@pytest.mark.parametrize(
+    ("engine", "meant"),
+    [
+        ("django_pool.backends.postgres", "django_pool.backends.postgresql"),
+        ("django_pool.backend.mysql", "django_pool.backends.mysql"),
+        ("django_pool.backends.sqlite", "django_pool.backends.sqlite3"),
+    ],
+)
+def test_a_misspelled_engine_names_its_alias_and_the_engine_meant(monkeypatch, engine, meant):
+    # Django's own error named no database and listed Django's backends.
+    from django.core.exceptions import ImproperlyConfigured
+
+    monkeypatch.setitem(settings.DATABASES, "typo", {"ENGINE": engine})
+    with pytest.raises(ImproperlyConfigured) as info:
+        load_backend(engine)
+    assert str(info.value).startswith(
+        f"settings.DATABASES['typo']['ENGINE'] is '{engine}', which django-pool does not "
+        f"have. Did you mean '{meant}'?"
+    ), info.value
+
+
+def test_a_missing_module_no_engine_names_stays_an_import_error():
+    with pytest.raises(ModuleNotFoundError):
+        import django_pool.nonesuch  # noqa: F401
