@@ -65,8 +65,7 @@ class Command(BaseCommand):
             raise CommandError(
                 "No database is pooled by django-pool: "
                 + (
-                    f"{', '.join(map(repr, engines))} use(s) a django_pool ENGINE, but an "
-                    'in-memory SQLite database or "POOL": False is never pooled.'
+                    "; ".join(f"{alias!r} {_why_unpooled(alias)}" for alias in engines) + "."
                     if engines
                     else "none uses a django_pool ENGINE (activation through INSTALLED_APPS "
                     "leaves an ENGINE it cannot pool as it is: manage.py check says which, "
@@ -208,6 +207,18 @@ class Command(BaseCommand):
             )
             lines.append("")
         return "\n".join(lines)
+
+
+def _why_unpooled(alias: str) -> str:
+    # Why a database with a django_pool ENGINE is not pooled, in a few words.
+    settings_dict = connections.settings[alias]
+    if settings_dict.get("POOL") is False:
+        return 'has "POOL": False'
+    if (settings_dict.get("OPTIONS") or {}).get("pool"):
+        return "has Django's own pool in OPTIONS (E002)"
+    if connections[alias].vendor == "sqlite":
+        return "is an in-memory SQLite database, which keeps its one connection"
+    return "is not pooled"
 
 
 def _is_pooled(connection: Any) -> bool:
