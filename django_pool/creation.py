@@ -5,6 +5,16 @@ connected to the database ("is being accessed by other users"). Pooled
 connections stay connected after Django "closes" them, so before each of these
 steps the pools on that database are retired: idle connections close at
 once, lent ones when they come back ("disconnect" the database).
+
+Each ``TransactionTestCase`` test ends with Django closing every connection,
+"to get a clean connection at the start of every test". A pooled connection
+would carry its session (``SET``, temporary tables, advisory locks) into the
+next test: the pools of test databases reset each connection given back
+(``reset_session``), unless the project set its own reset.
+
+A pooled alias and one with ``"POOL": False`` on the same database are one
+test database, as two stock aliases are: the signature Django compares
+names the stock ENGINE a pooled one wraps.
 """
 
 from __future__ import annotations
@@ -30,7 +40,16 @@ if TYPE_CHECKING:  # Django's idiom for mixins: typed against what they mix into
 else:
     _CreationBase = object
 
-__all__ = ["PooledCreationMixin"]
+__all__ = ["PooledCreationMixin", "disconnect_database", "is_test_database"]
+
+# The test databases of this process: created or kept, cloned, or mirrored by
+# the test runner (or pytest-django).
+_test_databases: set[str] = set()
+
+
+def is_test_database(name: object) -> bool:
+    """Return whether *name* is a test database of this process (its pools reset sessions)."""
+    return str(name) in _test_databases
 
 
 class PooledCreationMixin(_CreationBase):
@@ -50,13 +69,37 @@ class PooledCreationMixin(_CreationBase):
             wrapper._refuse_bad_pool_settings()
         except ImproperlyConfigured as err:
             raise _as_check_error(err) from None
+        # Known before Django's first connection to it builds its pool.
+        _test_databases.add(str(self._get_test_db_name()))
         name = super().create_test_db(*args, **kwargs)
+        _test_databases.add(str(name))
         # Django connects once more "for the side effect of initializing the
         # test database"; the pool's connection goes back (the test thread
         # would otherwise hold one of each alias's places for the whole run,
         # even with release="transaction").
         wrapper.close()
         return name
+
+    def get_test_db_clone_settings(self, suffix: str) -> dict[str, Any]:
+        # A parallel test run's worker databases (also in a spawned worker).
+        clone = super().get_test_db_clone_settings(suffix)
+        _test_databases.add(str(clone["NAME"]))
+        return clone
+
+    def set_as_test_mirror(self, primary_settings_dict: dict[str, Any]) -> None:
+        super().set_as_test_mirror(primary_settings_dict)
+        _test_databases.add(str(primary_settings_dict["NAME"]))
+
+    def test_db_signature(self) -> tuple[Any, ...]:
+        # (HOST, PORT, ENGINE, test name) on a server: with the stock ENGINE
+        # this one pools, an alias with "POOL": False on the same database (a
+        # stock ENGINE) is the same test database, created once. Before, it
+        # was created again over the pooled alias's, or failed as in use.
+        # (SQLite's signature names no ENGINE.)
+        engine = self.connection.settings_dict["ENGINE"]
+        return tuple(
+            _stock_engine(part) if part == engine else part for part in super().test_db_signature()
+        )
 
     def _create_test_db(self, verbosity: int, autoclobber: bool, keepdb: bool = False) -> Any:
         # An old test database of that name may be dropped and created again.
@@ -71,6 +114,17 @@ class PooledCreationMixin(_CreationBase):
     def _destroy_test_db(self, test_database_name: str, verbosity: int) -> None:
         disconnect_database(test_database_name)
         return super()._destroy_test_db(test_database_name, verbosity)
+
+
+def _stock_engine(engine: str) -> str:
+    # The ENGINE a pooled one wraps: a twin's stock backend, a mirror's original.
+    from .activation import TWINS
+    from .backends.pooled import original_engine
+
+    for stock, twin in TWINS.items():
+        if twin == engine and not stock.endswith("_psycopg2"):
+            return stock
+    return original_engine(engine) or engine
 
 
 def _as_check_error(err: ImproperlyConfigured) -> SystemCheckError:

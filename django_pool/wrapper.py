@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import _thread
 import copy
+import dataclasses
 import hashlib
 import os
 import time
@@ -34,6 +35,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from . import registry
 from .config import GLOBAL_SETTINGS, PoolOptions, setting_of, without_refused_options
+from .creation import is_test_database
 from .driver import Driver
 from .errors import SETTING_VALUE_ERRORS, raised_in, settings_refused
 from .lease import Lease, holder_collected
@@ -278,6 +280,9 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
 
     def _build_pool(self) -> DatabasePool:
         options = self._pool_options()
+        if options.reset_session is False and is_test_database(self.settings_dict["NAME"]):
+            # A clean session for each TransactionTestCase test (creation.py).
+            options = dataclasses.replace(options, reset_session=True)
         pre_ping = options.pre_ping
         if pre_ping is None:
             pre_ping = bool(self.settings_dict["CONN_HEALTH_CHECKS"])

@@ -20,9 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SUFFIX = f"_{os.getpid()}"  # this run's databases only
 
 
-def run_project(vendor, *args, label="tests.creation.project.sample", pool=None):
+def run_project(vendor, *args, label="tests.creation.project.sample", pool=None, env=None):
     env = {
         **os.environ,
+        **(env or {}),
         "DJANGO_POOL_PROJECT_VENDOR": vendor,
         "DJANGO_POOL_PROJECT_SUFFIX": SUFFIX,
         "DJANGO_SETTINGS_MODULE": "tests.creation.project.settings",
@@ -70,6 +71,35 @@ def test_a_live_server_test_on_a_pool_of_one(server):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "Ran 1 test" in output and "OK" in output
+    assert not _test_databases_left(server), output
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_each_transaction_test_case_test_starts_with_a_clean_session(server):
+    # Django closes every connection after each TransactionTestCase test "to
+    # get a clean connection"; the pool gave the next test the same session,
+    # SET statement_timeout (PostgreSQL) or @variables (MySQL) included.
+    result = run_project(server.vendor, "--noinput", label="tests.creation.project.session")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Ran 2 tests" in output and "OK" in output
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_an_opted_out_alias_on_the_same_database_is_one_test_database(server):
+    # Django counts test databases by (HOST, PORT, ENGINE, test name): the
+    # pooled ENGINE made an alias with "POOL": False on the same database a
+    # second one, created over the first (MariaDB) or refused as in use.
+    result = run_project(
+        server.vendor,
+        "--noinput",
+        label="tests.creation.project.direct",
+        env={"DJANGO_POOL_PROJECT_DIRECT": "1"},
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Ran 1 test" in output and "OK" in output
+    assert "being accessed by other users" not in output
     assert not _test_databases_left(server), output
 
 

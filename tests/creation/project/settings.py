@@ -46,3 +46,7 @@ DATABASES = {
     "default": database(f"dp_project{SUFFIX}"),
     "other": database(f"dp_project{SUFFIX}_other"),
 }
+if os.environ.get("DJANGO_POOL_PROJECT_DIRECT"):
+    # default's database through Django's own ENGINE, not pooled (direct.py).
+    stock = {"postgresql": "django.db.backends.postgresql", "mysql": "django.db.backends.mysql"}
+    DATABASES["direct"] = {**DATABASES["default"], "ENGINE": stock[VENDOR], "POOL": False}
