@@ -38,8 +38,9 @@ ReleasePoint: TypeAlias = Literal["request", "transaction"]
 """``POOL['release']``: when a Django connection goes back to its pool."""
 ResetOnReturn: TypeAlias = Literal["rollback", "commit"] | None
 """``POOL['reset_on_return']``: what to do with a transaction left open."""
-SessionReset: TypeAlias = bool | Callable[[Any], bool]
-"""``POOL['reset_session']``: off, the vendor's reset, or a hook taking the driver connection."""
+SessionReset: TypeAlias = bool | Callable[[Any], bool] | None
+"""``POOL['reset_session']``: off, the vendor's reset, a hook taking the driver connection,
+or ``None``: off, but the vendor's reset on a test database."""
 
 GLOBAL_SETTINGS = (
     "DATABASE_POOL_ARGS",
@@ -127,12 +128,15 @@ class PoolOptions:
     ``"rollback"``, ``"commit"`` (dangerous: commits half-done work) or
     ``None`` (close such a connection instead of pooling it).
     """
-    reset_session: SessionReset = False
+    reset_session: SessionReset = None
     """Undo session state (``SET ROLE``, ``search_path``, temporary tables,
     advisory locks, session variables) when a connection comes back:
     ``True`` for the vendor's reset (PostgreSQL ``DISCARD ALL``, MySQL
     ``COM_CHANGE_USER`` on mysqlclient), a callable taking the driver
     connection, or its dotted path. Costs a round trip per request.
+    ``None`` (the default): off, except on a test database, where each
+    ``TransactionTestCase`` test must start with a clean session; ``False``:
+    off there too.
     """
     leak_threshold: float | None = None
     """Seconds after which a connection still lent out is reported: a WARNING
@@ -646,7 +650,7 @@ def _idle_seconds(where: str, value: Any) -> float:
 
 def _reset_session(where: str, value: Any) -> SessionReset:
     if value is None or isinstance(value, bool) or callable(value):
-        return bool(value) if value is None or isinstance(value, bool) else value
+        return value
     if isinstance(value, str):
         try:
             hook = import_string(value)
@@ -657,7 +661,7 @@ def _reset_session(where: str, value: Any) -> SessionReset:
         if callable(hook):
             return hook
     raise ImproperlyConfigured(
-        f"{where} must be True, False, a callable taking the driver connection, "
+        f"{where} must be True, False, None, a callable taking the driver connection, "
         f"or its dotted path, not {value!r}."
     )
 

@@ -10,7 +10,7 @@ Each ``TransactionTestCase`` test ends with Django closing every connection,
 "to get a clean connection at the start of every test". A pooled connection
 would carry its session (``SET``, temporary tables, advisory locks) into the
 next test: the pools of test databases reset each connection given back
-(``reset_session``), unless the project set its own reset.
+(``reset_session``), unless ``POOL`` says otherwise (``True``, ``False``, a hook).
 
 A pooled alias and one with ``"POOL": False`` on the same database are one
 test database, as two stock aliases are: the signature Django compares

@@ -280,7 +280,11 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
 
     def _build_pool(self) -> DatabasePool:
         options = self._pool_options()
-        if options.reset_session is False and is_test_database(self.settings_dict["NAME"]):
+        if (
+            options.reset_session is None
+            and options.pgbouncer in (None, "session")  # (W010: nothing to reset behind it)
+            and is_test_database(self.settings_dict["NAME"])
+        ):
             # A clean session for each TransactionTestCase test (creation.py).
             options = dataclasses.replace(options, reset_session=True)
         pre_ping = options.pre_ping

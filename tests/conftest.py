@@ -93,7 +93,8 @@ def configure_pool() -> Iterator[Callable[..., None]]:
         saved.setdefault(alias, dict(settings_dict))
         connections[alias].close()
         settings_dict.update(settings or {})
-        settings_dict["POOL"] = pool
+        # Production's sessions, not a test database's reset (tests/settings.py).
+        settings_dict["POOL"] = {"reset_session": False, **pool}
         settings_dict["CONN_HEALTH_CHECKS"] = health_checks
 
     yield configure

@@ -56,6 +56,9 @@ PG = {
     # Per run: two runs on one machine (a developer's and CI's) must not
     # drop each other's database or count each other's sessions.
     "TEST": {"NAME": f"test_django_pool_{os.getpid()}"},
+    # These tests check what production sees: no session reset, which a test
+    # database otherwise gets by default (creation.py).
+    "POOL": {"reset_session": False},
 }
 MYSQL = {
     "ENGINE": "django_pool.backends.mysql",
@@ -65,6 +68,7 @@ MYSQL = {
     "HOST": os.environ.get("TEST_MYSQL_HOST", "127.0.0.1"),
     "PORT": os.environ.get("TEST_MYSQL_PORT", "3306"),
     "TEST": {"NAME": f"test_django_pool_{os.getpid()}", "CHARSET": "utf8mb4"},
+    "POOL": {"reset_session": False},
 }
 SQLITE = {
     "ENGINE": "django_pool.backends.sqlite3",
@@ -73,6 +77,7 @@ SQLITE = {
     "TEST": {
         "NAME": os.path.join(tempfile.gettempdir(), f"test_django_pool_{os.getpid()}.sqlite3")
     },
+    "POOL": {"reset_session": False},
 }
 
 

@@ -124,7 +124,7 @@ def test_the_native_pool_in_settings_is_still_refused(vendor):
     built_with_it = type(connection)(
         {**connection.settings_dict, "OPTIONS": {"pool": True}}, vendor
     )
-    with pytest.raises(ImproperlyConfigured, match=r"\['OPTIONS'\]\['pool'\] turns on"):
+    with pytest.raises(ImproperlyConfigured, match=r"\['OPTIONS'\]\['pool'\] is Django's own"):
         built_with_it.ensure_connection()
 
 
