@@ -130,7 +130,7 @@ class PooledModule:
                 if pool is None:
                     pool = self._pools[key] = DatabasePool(
                         alias=f"{self._module.__name__}#{len(self._pools) + 1}",
-                        database="",
+                        database=_database_named(kwargs),
                         options=self._options,
                         driver=Driver(),
                         autocommit=None,
@@ -230,3 +230,13 @@ def _closed_error(module: ModuleType) -> type[Exception]:
     if isinstance(error, type) and issubclass(error, Exception):
         return error
     return RuntimeError
+
+
+def _database_named(kwargs: dict[str, Any]) -> str:
+    # The database a connect() call names by keyword (PEP 249 drivers spell
+    # it three ways), for stats and the test databases' teardown. Never a
+    # positional DSN: it may hold the password.
+    for key in ("database", "db", "dbname"):
+        if isinstance(kwargs.get(key), str):
+            return kwargs[key]
+    return ""

@@ -111,7 +111,8 @@ def describe_url(target: dict[str, Any]) -> str:
     """Return the target without credentials, for printing."""
     if target["vendor"] == "sqlite3":
         return f"SQLite file {target['NAME']}"
-    where = f"{target.get('HOST') or 'localhost'}:{target.get('PORT') or 'default port'}"
+    port = target.get("PORT")
+    where = (target.get("HOST") or "localhost") + (f":{port}" if port else "")
     return f"{target['vendor']} {target.get('USER') or ''}@{where}/{target['NAME']}"
 
 

@@ -219,3 +219,15 @@ def test_dj_database_url_gis_schemes(url, engine, name):
     assert config["ENGINE"] == f"django_pool.backends.{engine}" and config["NAME"] == name
     if engine == "postgis":  # the postgres schemes' handling of the schema applies
         assert config["OPTIONS"] == {"options": "-c search_path=gis"}
+
+
+def test_manage_stats_name_the_database_given_by_keyword():
+    # They said 'database': '' whatever the connect() call named.
+    pooled = django_pool.manage(sqlite3, pool_size=1)
+    pooled.connect(database="/tmp/django_pool_manage.sqlite3").close()
+    pooled.connect("/tmp/django_pool_manage_positional.sqlite3").close()
+    try:
+        names = sorted(stats["database"] for stats in pooled.get_stats().values())
+        assert names == ["", "/tmp/django_pool_manage.sqlite3"]  # positional: maybe a DSN
+    finally:
+        pooled.dispose()
