@@ -15,6 +15,7 @@ import importlib.abc
 import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .pooled import _aliases_using, _named_in_settings
@@ -30,9 +31,14 @@ ENGINES = tuple(
 
 class _UnknownEngineFinder(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
-        if not fullname.startswith("django_pool."):
+        # Never the cause of a settings import: a module looked up before
+        # Django is set up (or whose settings fail) is just missing.
+        if not fullname.startswith("django_pool.") or not settings.configured:
             return None
-        named = _aliases_using(fullname)
+        try:
+            named = _aliases_using(fullname)
+        except Exception:  # noqa: BLE001 - broken settings: Django says so elsewhere
+            return None
         if not named:
             return None
         close = difflib.get_close_matches(named[0][1], ENGINES, n=1)

@@ -1,5 +1,9 @@
 """Activation's ENGINE rewriting, the pooled namespace, and pooled_wrapper(), without servers."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.conf import settings
 from django.db.backends.postgresql import creation as pg_creation
@@ -156,3 +160,21 @@ def test_a_misspelled_engine_names_its_alias_and_the_engine_meant(monkeypatch, e
 def test_a_missing_module_no_engine_names_stays_an_import_error():
     with pytest.raises(ModuleNotFoundError):
         import django_pool.nonesuch  # noqa: F401
+
+
+def test_looking_up_a_missing_module_before_settings_loads_no_settings(tmp_path):
+    # The finder read settings.DATABASES: a lookup of any missing django_pool
+    # module imported the settings module, and failed if it did not exist.
+    code = (
+        "import importlib.util, django_pool; "
+        "print(importlib.util.find_spec('django_pool.contrib.nosuch'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "no_such_settings"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "None"
