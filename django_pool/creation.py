@@ -89,6 +89,14 @@ class PooledCreationMixin(_CreationBase):
     def set_as_test_mirror(self, primary_settings_dict: dict[str, Any]) -> None:
         super().set_as_test_mirror(primary_settings_dict)
         _test_databases.add(str(primary_settings_dict["NAME"]))
+        # The alias that creates and drops the database may have Django's own
+        # ENGINE ("POOL": False, listed first): its DROP DATABASE would find
+        # this alias's pooled connections. They are retired before it.
+        for wrapper in connections.all():
+            if wrapper.settings_dict is primary_settings_dict and not isinstance(
+                wrapper.creation, PooledCreationMixin
+            ):
+                _disconnect_before_drop(wrapper.creation)
 
     def test_db_signature(self) -> tuple[Any, ...]:
         # (HOST, PORT, ENGINE, test name) on a server: with the stock ENGINE
@@ -114,6 +122,21 @@ class PooledCreationMixin(_CreationBase):
     def _destroy_test_db(self, test_database_name: str, verbosity: int) -> None:
         disconnect_database(test_database_name)
         return super()._destroy_test_db(test_database_name, verbosity)
+
+
+def _disconnect_before_drop(creation: Any) -> None:
+    # Django's own creation object, for its alias only: its test database is
+    # disconnected (disconnect_database) before it is dropped.
+    drop = creation._destroy_test_db
+    if getattr(drop, "disconnects_first", False):
+        return
+
+    def destroy(test_database_name: str, verbosity: int) -> None:
+        disconnect_database(test_database_name)
+        drop(test_database_name, verbosity)
+
+    destroy.disconnects_first = True  # type: ignore[attr-defined]
+    creation._destroy_test_db = destroy
 
 
 def _stock_engine(engine: str) -> str:

@@ -47,6 +47,10 @@ DATABASES = {
     "other": database(f"dp_project{SUFFIX}_other"),
 }
 if os.environ.get("DJANGO_POOL_PROJECT_DIRECT"):
-    # default's database through Django's own ENGINE, not pooled (direct.py).
+    # A database through Django's own ENGINE as well, not pooled (direct.py):
+    # default's, or ("first") other's, listed before other, so that Django's
+    # ENGINE creates and drops it.
     stock = {"postgresql": "django.db.backends.postgresql", "mysql": "django.db.backends.mysql"}
-    DATABASES["direct"] = {**DATABASES["default"], "ENGINE": stock[VENDOR], "POOL": False}
+    first = os.environ["DJANGO_POOL_PROJECT_DIRECT"] == "first"
+    direct = {**DATABASES["other" if first else "default"], "ENGINE": stock[VENDOR], "POOL": False}
+    DATABASES = {"default": DATABASES["default"], "direct": direct, "other": DATABASES["other"]}
