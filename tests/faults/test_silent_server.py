@@ -45,6 +45,11 @@ def silent_port():
 
 
 def test_the_pool_timeout_bounds_a_connect_to_a_silent_server(server_vendor, silent_port):
+    if connections[server_vendor].pool_driver.name == "pymysql":
+        pytest.skip(
+            "PyMySQL's connect_timeout bounds the TCP connect only; its wait for the "
+            "server's greeting is read_timeout's, which would bound every query too (docs)"
+        )
     settings = {
         **connections.settings[server_vendor],
         "HOST": "127.0.0.1",
@@ -86,3 +91,32 @@ def test_a_connect_timeout_the_project_set_is_kept(server_vendor):
     # libpq reads 1 as 2; MySQL clients take 1.
     shortest = 2 if connections[server_vendor].vendor == "postgresql" else 1
     assert driver.with_connect_timeout({"host": "db"}, 0.01)["connect_timeout"] == shortest
+
+
+@pytest.mark.parametrize("vendor", ["postgresql"], indirect=True)
+def test_libpq_timeouts_the_project_set_and_several_hosts(vendor, monkeypatch):
+    driver = connections[vendor].pool_driver
+    # A service file may set it: kept, as the environment's.
+    service = {"service": "app"}
+    assert driver.with_connect_timeout(service, 9) is service
+    for variable in ("PGCONNECT_TIMEOUT", "PGSERVICE"):
+        with monkeypatch.context() as patched:
+            patched.setenv(variable, "5")
+            params = {"host": "db"}
+            assert driver.with_connect_timeout(params, 9) is params
+    # libpq gives each host the whole connect_timeout, in turn: three hosts
+    # share the time left (each 2 s at least).
+    assert driver.with_connect_timeout({"host": "a,b,c"}, 9)["connect_timeout"] == 3
+    assert driver.with_connect_timeout({"host": "a,b,c"}, 3)["connect_timeout"] == 2
+
+
+@pytest.mark.parametrize("vendor", ["mysql"], indirect=True)
+def test_mysql_timeouts_the_project_set(vendor, tmp_path):
+    driver = connections[vendor].pool_driver
+    option_file = tmp_path / "my.cnf"
+    option_file.write_text("[client]\nconnect-timeout = 4\n")
+    params = {"host": "db", "read_default_file": str(option_file)}
+    assert driver.with_connect_timeout(params, 30) is params
+    # PyMySQL keeps its own 10 s at most: a long timeout is several attempts.
+    longest = 10 if driver.name == "pymysql" else 30
+    assert driver.with_connect_timeout({"host": "db"}, 30)["connect_timeout"] == longest

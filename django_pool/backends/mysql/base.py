@@ -68,17 +68,24 @@ def _option_file(params: dict[str, Any]) -> dict[str, str]:
     return found
 
 
+# PyMySQL's own connect_timeout default.
+_PYMYSQL_CONNECT_TIMEOUT = 10
+
+
 class MySQLDriver(Driver):
     """mysqlclient and PyMySQL, on MySQL and MariaDB."""
 
     name = Database.__name__
 
     def with_connect_timeout(self, params: dict[str, Any], seconds: float) -> dict[str, Any]:
-        # mysqlclient and PyMySQL: connect_timeout, in whole seconds. Set by
+        # mysqlclient and PyMySQL: connect_timeout, in whole seconds; PyMySQL
+        # keeps its own 10 s at most, so that a long timeout is several
+        # attempts, each resolving the host again (a failover's DNS). Set by
         # the project (OPTIONS, or the option file the driver reads): kept.
         if "connect_timeout" in params or "connect_timeout" in _option_file(params):
             return params
-        return {**params, "connect_timeout": max(1, math.ceil(seconds))}
+        limit = _PYMYSQL_CONNECT_TIMEOUT if self.name == "pymysql" else math.inf
+        return {**params, "connect_timeout": max(1, min(math.ceil(seconds), limit))}
 
     def ping(self, connection: Any) -> None:
         # Never let the driver reconnect behind our back (PyMySQL's default):

@@ -27,6 +27,9 @@ else:
     _IDLE = extensions.TRANSACTION_STATUS_IDLE
     _IN_TRANSACTION = (extensions.TRANSACTION_STATUS_INTRANS, extensions.TRANSACTION_STATUS_INERROR)
 
+# libpq's environment variables that set, or may set, the connect timeout.
+_SET_BY_ENVIRONMENT = frozenset({"PGCONNECT_TIMEOUT", "PGSERVICE"})
+
 # The driver module Django's backend chose (psycopg or psycopg2);
 # django-stubs does not declare it.
 Database: Any = base.Database  # type: ignore[attr-defined]
@@ -64,11 +67,17 @@ class PostgreSQLDriver(Driver):
 
     def with_connect_timeout(self, params: dict[str, Any], seconds: float) -> dict[str, Any]:
         # libpq's connect_timeout, in whole seconds, 2 at least (it reads 1
-        # as 2). Set by the project (OPTIONS, PGCONNECT_TIMEOUT, or a service
-        # file, which may say it): kept.
-        if "connect_timeout" in params or "service" in params or "PGCONNECT_TIMEOUT" in os.environ:
+        # as 2), and per host: a multi-host HOST shares the time out. Set by
+        # the project (OPTIONS, PGCONNECT_TIMEOUT, or a service file, which
+        # may say it): kept.
+        if (
+            "connect_timeout" in params
+            or "service" in params
+            or _SET_BY_ENVIRONMENT & set(os.environ)
+        ):
             return params
-        return {**params, "connect_timeout": max(2, math.ceil(seconds))}
+        hosts = str(params.get("host") or "").count(",") + 1
+        return {**params, "connect_timeout": max(2, math.ceil(seconds / hosts))}
 
     def is_disconnect(self, error: BaseException, connection: Any) -> bool:
         if not isinstance(error, Database.Error):
