@@ -473,11 +473,21 @@ def parse_options(where: str, raw: Any) -> dict[str, Any]:
     spelled: dict[str, object] = {}  # canonical name -> the key that gave it
     # Every key's problem, in one error: fixing them one run at a time is slow.
     problems: list[str] = []
+    lifo_key = None  # use_lifo: True, applied once every key is read (any order)
     for key, value in raw.items():
         try:
+            if str(key).lower() == "use_lifo" and _flag(f"{where}[{key!r}]", value):
+                lifo_key = key
             _parse_one(where, key, value, parsed, spelled)
         except ImproperlyConfigured as err:
             problems.append(str(err))
+    if lifo_key is not None and not problems:
+        if parsed.get("pool_class", "queue") not in ("queue", "lifo"):
+            problems.append(
+                f"{where}[{lifo_key!r}] is True, which only a QueuePool takes, and "
+                f"pool_class is {parsed['pool_class']!r}. Remove one of them."
+            )
+        parsed["pool_class"] = "lifo"
     if problems:
         raise ImproperlyConfigured(" Also: ".join(problems))
     return parsed
@@ -498,9 +508,7 @@ def _parse_one(
     if lowered in _MEANINGLESS:
         _warn_once(_ignored(where, key))
         return
-    if lowered == "use_lifo":  # SQLAlchemy's spelling of pool_class 'lifo'
-        if _flag(f"{where}[{key!r}]", value):
-            parsed["pool_class"] = "lifo"
+    if lowered == "use_lifo":  # SQLAlchemy's spelling of pool_class 'lifo': parse_options
         return
     name = _canonical_key(where, key)
     parsed[name] = _VALIDATORS[name](_setting(where, key), value)

@@ -44,7 +44,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from sqlalchemy import event, exc
-from sqlalchemy.pool import Pool, QueuePool
+from sqlalchemy.pool import AssertionPool, Pool, QueuePool, StaticPool
 
 from . import callsite, forksafe, retry, signals
 from . import lease as lease_module
@@ -135,12 +135,15 @@ class DatabasePool:
         self._lent: dict[Loan, Lease] = {}
         self._lock = threading.Lock()
         self._gate: FairGate | None = None
-        # "static" and "assertion" allow one checkout: SQLAlchemy creates their
-        # connection lazily without a lock, so two first checkouts at once
-        # would open two. Theirs are decided one at a time.
-        self._one_at_a_time = (
-            threading.Lock() if self.options.pool_class in ("static", "assertion") else None
-        )
+        # StaticPool shares one connection between threads: a second thread
+        # is refused. AssertionPool allows one checkout. Subclasses included.
+        pool_cls = options.sqlalchemy_class()
+        self._shares_one = issubclass(pool_cls, StaticPool)
+        self._asserts_one = issubclass(pool_cls, AssertionPool)
+        # Both allow one checkout: SQLAlchemy creates their connection lazily
+        # without a lock, so two first checkouts at once would open two.
+        # Theirs are decided one at a time.
+        self._one_at_a_time = threading.Lock() if self._shares_one or self._asserts_one else None
         # lease.collected when this pool last looked for leases of gone holders.
         self._collected_seen = lease_module.collected
         # Whether a checkout about to wait must ask every holder whether it is
@@ -336,7 +339,7 @@ class DatabasePool:
     def _open_lease(self, creator: Creator, deadline: float, hand: list[Any]) -> tuple[Lease, bool]:
         # Open a connection (with the permit in *hand*, if any) and put its
         # lease into *hand* in the permit's place.
-        if self.options.pool_class == "static":
+        if self._shares_one:
             self._refuse_sharing()
         local = self._local
         local.creator, local.deadline, local.opened = creator, deadline, False
@@ -360,12 +363,12 @@ class DatabasePool:
             # the permit).
             self._timed_out()
         except AssertionError as err:
-            if self.options.pool_class != "assertion":
+            if not self._asserts_one:
                 raise
             # AssertionPool's refusal of a second checkout, the point of the
             # class: kept an AssertionError, with the setting named.
             raise AssertionError(
-                f"{self.class_setting} is 'assertion', "
+                f"{self.class_setting} is {self.options.pool_class!r}, "
                 f"which allows one checkout at a time, and {current_owner().name!r} asks "
                 f"for a second: {err}"
             ) from None
@@ -413,7 +416,7 @@ class DatabasePool:
             loan = lease.loan
             if loan is not None and loan.ident != me and not loan.holder_gone():
                 raise ImproperlyConfigured(
-                    f"{self.class_setting} is 'static', "
+                    f"{self.class_setting} is {self.options.pool_class!r}, "
                     f"which shares one connection, and {loan.thread.name!r} holds it "
                     f"while {current_owner().name!r} asks for it. Use 'queue', which gives "
                     "each thread a connection of its own while it holds one."

@@ -102,3 +102,36 @@ def test_a_project_wide_settings_error_names_the_database(settings):
     assert str(refused.value).startswith(
         "Database 'reports': settings.DATABASE_POOL_ARGS has an unknown option 'pool_sizes'."
     )
+
+
+class OwnStaticPool(sqlalchemy.pool.StaticPool):
+    """A project's StaticPool subclass: one connection, never shared, like the class."""
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_a_static_pool_subclass_is_never_shared_either(configure_pool):
+    # The refusal went by the name "static": a subclass, named by its dotted
+    # path, shared its one connection between threads without a word.
+    _require("postgresql")
+    configure_pool("postgresql", pool_class=f"{__name__}.OwnStaticPool")
+    pids, errors = _two_threads_at_once("postgresql")
+    assert len(pids) == 1, pids
+    refused = [err for err in errors if isinstance(err, ImproperlyConfigured)]
+    assert len(refused) == 1, errors
+    assert "OwnStaticPool', which shares one connection" in str(refused[0])
+
+
+@pytest.mark.parametrize(
+    "pool",
+    [
+        {"use_lifo": True, "poolclass": sqlalchemy.pool.QueuePool},
+        {"poolclass": sqlalchemy.pool.QueuePool, "use_lifo": True},
+    ],
+)
+def test_use_lifo_holds_whatever_the_order_of_the_keys(pool):
+    assert PoolOptions.from_settings("x", {"POOL": pool}).pool_class == "lifo"
+
+
+def test_use_lifo_with_a_pool_class_that_ignores_it_is_refused():
+    with pytest.raises(ImproperlyConfigured, match="'use_lifo'] is True, which only a QueuePool"):
+        PoolOptions.from_settings("x", {"POOL": {"use_lifo": True, "pool_class": "null"}})
