@@ -74,6 +74,8 @@ def self_pooling(engine: str) -> tuple[str, str | None] | None:
     package = SELF_POOLING.get(engine.partition(".")[0])
     if package is None:
         return None
+    if any(bridge in engine.lower() for bridge in ("jdbc", "odbc")):
+        return package, None  # another driver, other settings: no twin reads them
     twin = next((ours for word, ours in _TWIN_BY_WORD if word in engine.lower()), None)
     return package, twin
 

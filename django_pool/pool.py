@@ -43,6 +43,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import OperationalError
 from sqlalchemy import event, exc
 from sqlalchemy.pool import AssertionPool, Pool, QueuePool, StaticPool
 
@@ -304,9 +305,9 @@ class DatabasePool:
             self._lend(lease, holder, started, now)
         except BaseException as err:
             self._drop(hand)
-            if isinstance(err, Exception) and not isinstance(err, (PoolTimeout, PoolRetired)):
-                # (A PoolTimeout is counted as such; a retired pool's
-                # checkout starts again on the new one.)
+            if isinstance(err, OperationalError) and not isinstance(err, PoolTimeout):
+                # No connection could be opened (a PoolTimeout is counted as
+                # such; a refusal by the pool class is a setting's mistake).
                 self.stats.bump(PoolStats.CHECKOUT_ERRORS)
             raise
         return lease

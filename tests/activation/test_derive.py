@@ -113,6 +113,7 @@ def test_own_creation_class_is_pooled_too():
         ("dj_db_conn_pool.backends.mysql", "django-db-connection-pool", "mysql"),
         ("django_postgrespool2", "django-postgrespool2", "postgresql"),
         ("django_db_geventpool.backends.postgis", "django-db-geventpool", "postgis"),
+        ("dj_db_conn_pool.backends.jdbc.postgresql", "django-db-connection-pool", None),
     ],
 )
 def test_an_old_pooling_packages_engine_is_not_pooled_twice(monkeypatch, engine, package, twin):
@@ -130,7 +131,10 @@ def test_an_old_pooling_packages_engine_is_not_pooled_twice(monkeypatch, engine,
     assert said[0].msg.startswith(
         f"settings.DATABASES['x_old']['ENGINE'] is '{engine}', {package}'s, which pools "
     )
-    assert f"to 'django_pool.backends.{twin}'" in said[0].hint
+    if twin:
+        assert f"to 'django_pool.backends.{twin}'" in said[0].hint
+    else:  # JDBC: another driver and its own settings
+        assert "django-pool has no twin for it" in said[0].hint
     # Kept knowingly: no error.
     monkeypatch.setitem(settings.DATABASES, "x_old", {"ENGINE": engine, "POOL": False})
     assert not [m for m in check_unpooled() if m.id == "django_pool.E004"]

@@ -231,3 +231,7 @@ def test_manage_stats_name_the_database_given_by_keyword():
         assert names == ["", "/tmp/django_pool_manage.sqlite3"]  # positional: maybe a DSN
     finally:
         pooled.dispose()
+    # The other drivers' spellings: MySQLdb's db, libpq's dbname.
+    from django_pool.dbapi import _database_named
+
+    assert _database_named({"db": "shop"}) == _database_named({"dbname": "shop"}) == "shop"
