@@ -23,16 +23,12 @@ any connection exists. A database opts out with ``"POOL": False``.
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .backends import pooled
 
 __all__ = ["SELF_POOLING", "TWINS", "UNPOOLABLE", "activate", "self_pooling", "settle"]
-
-logger = logging.getLogger(__name__)
 
 #: Stock ENGINE -> pooled twin.
 TWINS = {
@@ -126,8 +122,6 @@ def activate(databases: dict[str, dict] | None = None) -> list[str]:
         # The dict Django's connection handler reads: changed in place.
         settings_dict["ENGINE"] = target
         switched.append(alias)
-    if switched:
-        logger.info("django_pool: pooling %s", ", ".join(map(repr, switched)))
     return switched
 
 

@@ -7,7 +7,11 @@ stock and GeoDjango ENGINEs, and any ENGINE derived from them (see
 ``django_pool.backends`` ENGINE are unchanged.
 """
 
+import logging
+
 from django.apps import AppConfig
+
+logger = logging.getLogger("django_pool.activation")
 
 
 class DjangoPoolConfig(AppConfig):
@@ -23,7 +27,7 @@ class DjangoPoolConfig(AppConfig):
         # connection in a well-behaved project.
         from .activation import activate
 
-        activate()
+        self._switched = activate()
 
     def ready(self) -> None:
         from . import checks
@@ -31,5 +35,8 @@ class DjangoPoolConfig(AppConfig):
 
         # Third-party ENGINEs can be imported now: those that cannot be
         # pooled get their own ENGINE back (and warning W004).
-        settle()
+        restored = settle()
+        pooling = [alias for alias in self._switched if alias not in restored]
+        if pooling:
+            logger.info("django_pool: pooling %s", ", ".join(map(repr, pooling)))
         checks.register()

@@ -31,6 +31,7 @@ from django.db.utils import load_backend
 from sqlalchemy.pool import QueuePool
 
 from .activation import self_pooling
+from .backends import pooled
 from .config import PoolOptions, ignored_keys
 from .errors import first_line
 from .release import check_vendor
@@ -73,11 +74,16 @@ def check_unpooled(app_configs=None, **kwargs: Any) -> list[checks.CheckMessage]
             continue
         if not _loads(engine) or is_pooled_engine(engine):
             continue
+        # Why, where activation tried (a backend that derives from a supported
+        # one may still not combine with it); else it derives from none.
+        why = pooled.why_unpooled(pooled.engine(engine)) or (
+            "its DatabaseWrapper derives from no backend it supports (PostgreSQL, "
+            "MySQL/MariaDB, SQLite, PostGIS, SpatiaLite, MySQL GIS)"
+        )
         warnings.append(
             checks.Warning(
                 f"Database {alias!r} is not pooled: django-pool cannot pool its ENGINE "
-                f"{engine!r}, whose DatabaseWrapper derives from no backend it supports "
-                "(PostgreSQL, MySQL/MariaDB, SQLite, PostGIS, SpatiaLite, MySQL GIS).",
+                f"{engine!r}: {why.rstrip('.')}.",
                 hint=f"Set {where}['POOL'] = False to keep it unpooled knowingly, or give it "
                 "a pooled backend built on PooledDatabaseWrapperMixin and a Driver "
                 "(docs/migration.md, 'Your own backend').",

@@ -182,3 +182,34 @@ def test_looking_up_a_missing_module_before_settings_loads_no_settings(tmp_path)
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "None"
+
+
+def test_w004_says_why_a_derived_engine_could_not_be_pooled(monkeypatch):
+    # It derives from Django's PostgreSQL backend but cannot be combined with
+    # the twin: W004 said it "derives from no backend it supports".
+    from django_pool.checks import check_unpooled
+
+    databases = {"x_final": {"ENGINE": "tests.activation.final_pg", "NAME": "x"}}
+    activate(databases)
+    assert settle(databases) == ["x_final"]
+    monkeypatch.setitem(settings.DATABASES, "x_final", databases["x_final"])
+    said = [m.msg for m in check_unpooled() if m.id == "django_pool.W004"]
+    assert len(said) == 1
+    assert "derives from no backend" not in said[0]
+    assert "cannot be combined with" in said[0] and "this backend is final" in said[0]
+
+
+def test_the_pooling_log_line_names_only_what_stays_pooled(monkeypatch, caplog):
+    # It named a database whose ENGINE settle() then gave back, unpooled.
+    import logging
+
+    from django.apps import apps
+
+    config = apps.get_app_config("django_pool")
+    entry = {"ENGINE": "tests.activation.unpoolable", "NAME": "x"}
+    monkeypatch.setitem(settings.DATABASES, "x_unpoolable", entry)
+    with caplog.at_level(logging.INFO, logger="django_pool"):
+        monkeypatch.setattr(config, "_switched", activate({"x_unpoolable": entry}))
+        config.ready()
+    assert entry["ENGINE"] == "tests.activation.unpoolable"
+    assert "pooling 'x_unpoolable'" not in caplog.text

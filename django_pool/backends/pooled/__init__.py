@@ -43,13 +43,15 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-__all__ = ["engine", "original_engine"]
+__all__ = ["engine", "original_engine", "why_unpooled"]
 
 _PREFIX = __name__ + "."
 
 # Mirror ENGINEs activation wrote: served unpooled if the backend cannot be pooled.
 _lenient: set[str] = set()
 _lenient_lock = threading.Lock()
+# Why each of those was served unpooled (mirror ENGINE -> NotPoolable's text).
+_unpooled_because: dict[str, str] = {}
 
 
 def engine(original: str) -> str:
@@ -60,6 +62,11 @@ def engine(original: str) -> str:
 def original_engine(pooled: str) -> str | None:
     """Return the ENGINE a ``django_pool.backends.pooled.*`` ENGINE mirrors, or None."""
     return pooled[len(_PREFIX) :] if pooled.startswith(_PREFIX) else None
+
+
+def why_unpooled(pooled: str) -> str | None:
+    """Return why the mirror ENGINE *pooled* was served unpooled (activation), or None."""
+    return _unpooled_because.get(pooled)
 
 
 def allow_unpooled(pooled: str) -> None:
@@ -97,6 +104,7 @@ class _MirrorLoader(importlib.abc.Loader):
             if package not in _lenient:
                 where = _named_in_settings(_aliases_using(package)) or f"ENGINE {package!r}"
                 raise NotPoolable(f"{where}: {err}") from None
+            _unpooled_because[package] = str(err)
             module.DatabaseWrapper = wrapper  # type: ignore[attr-defined]
 
 
