@@ -13,8 +13,9 @@ any connection exists. A database opts out with ``"POOL": False``.
   imported, which may need the apps loaded (django-tenants imports models),
   so :func:`settle` decides in ``ready()``: an ENGINE that cannot be pooled
   gets its own string back, and the system check ``django_pool.W004``.
-* Backends known not to be poolable (Oracle, the dummy backend) are left as
-  they are, with the same warning.
+* Backends known not to be poolable (Oracle) are left as they are, with
+  the same warning; so is the dummy backend, Django's placeholder when
+  ``DATABASES`` is empty, without one.
 * The ENGINEs of the pooling packages django-pool replaces
   (django-db-connection-pool...) are left as they are: pooled again, each
   connection would sit in two pools. The system check ``django_pool.E004``

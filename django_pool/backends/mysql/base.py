@@ -14,6 +14,8 @@ from django_pool.wrapper import PooledDatabaseWrapperMixin
 
 from .creation import DatabaseCreation
 
+__all__ = ["DatabaseCreation", "DatabaseWrapper", "MySQLDriver"]
+
 # The driver module Django's backend chose (mysqlclient, or PyMySQL installed
 # as MySQLdb); django-stubs does not declare it.
 Database: Any = base.Database  # type: ignore[attr-defined]

@@ -15,6 +15,8 @@ from django_pool.wrapper import PooledDatabaseWrapperMixin
 
 from .creation import DatabaseCreation
 
+__all__ = ["DatabaseCreation", "DatabaseWrapper", "PostgreSQLDriver"]
+
 if is_psycopg3:
     from psycopg.pq import ConnStatus, TransactionStatus
 

@@ -16,6 +16,8 @@ from django_pool.wrapper import PooledDatabaseWrapperMixin
 
 from .creation import DatabaseCreation
 
+__all__ = ["DatabaseCreation", "DatabaseWrapper", "SQLiteDriver"]
+
 # The sqlite3 module Django uses (pysqlite3 where a project installs it as sqlite3).
 Database: Any = base.Database  # type: ignore[attr-defined]
 
