@@ -11,11 +11,11 @@ import threading
 import pytest
 import sqlalchemy.pool
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections
 
 import django_pool
 from django_pool.config import PoolOptions
 from tests.conftest import _require
+from tests.helpers import run_threads, session_id
 
 
 @pytest.mark.parametrize(
@@ -38,26 +38,19 @@ def test_sqlalchemys_own_class_gets_its_short_name(settings, spelling, short):
 
 
 def _two_threads_at_once(alias):
+    """Two threads each take a connection and hold it until both have one."""
     pids, errors = [], []
     both = threading.Barrier(2)
 
-    def work():
+    def hold(i):
         try:
-            with connections[alias].cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                pids.append(cursor.fetchone()[0])
-                both.wait(timeout=5)
+            pids.append(session_id(alias))
+            both.wait(timeout=5)
         except Exception as err:  # the refusal, in the second thread
             errors.append(err)
             both.abort()
-        finally:
-            connections.close_all()
 
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_threads(2, hold)
     return pids, errors
 
 
