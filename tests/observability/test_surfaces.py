@@ -163,3 +163,14 @@ def test_server_checks_fire_and_stay_quiet(server_vendor, configure_pool):
         with override_settings(DATABASE_WAIT_TIMEOUT=10**6):
             [warning] = check_server(databases=[server_vendor])
         assert "settings.DATABASE_WAIT_TIMEOUT is 1000000" in warning.hint
+
+
+def test_pool_status_with_nothing_pooled_says_why_of_each(monkeypatch):
+    # It said "an in-memory SQLite database or POOL False" of them all.
+    from django.core.management.base import CommandError
+
+    for alias in list(connections.settings):
+        monkeypatch.setitem(connections.settings[alias], "POOL", False)
+    with pytest.raises(CommandError) as info:
+        call_command("pool_status", skip_checks=True)
+    assert "'default' has \"POOL\": False" in str(info.value)
