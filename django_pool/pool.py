@@ -807,11 +807,15 @@ class DatabasePool:
         if gate is None or now - self._warned_saturation_at < _SATURATION_WARNING_EVERY:
             return
         self._warned_saturation_at = now
+        taken = gate.capacity - gate.free - gate.idle  # lent, or being opened for a request
+        opening = taken - len(self._lent)
         logger.warning(
-            "database %r: pool exhausted, requests wait: %d in use, %d waiting "
+            "database %r: pool exhausted, requests wait: %d in use%s, %d waiting "
             "(pool_size %d + max_overflow %d)",
             self.alias,
-            gate.capacity - gate.free - gate.idle,  # lent, or being opened for a request
+            taken,
+            # Not a pool too small: a server slow to accept connections, or down.
+            f" ({opening} of them being opened)" if opening > 0 else "",
             gate.waiting,  # this checkout included: it is in line
             self.options.pool_size,
             self.options.max_overflow,

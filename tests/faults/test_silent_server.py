@@ -9,6 +9,7 @@ the time left before the checkout's deadline, unless the project set its own.
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -18,6 +19,7 @@ from django.db import OperationalError, connections
 from django.db.utils import load_backend
 
 import django_pool
+from tests.helpers import run_threads
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -120,3 +122,30 @@ def test_mysql_timeouts_the_project_set(vendor, tmp_path):
     # PyMySQL keeps its own 10 s at most: a long timeout is several attempts.
     longest = 10 if driver.name == "pymysql" else 30
     assert driver.with_connect_timeout({"host": "db"}, 30)["connect_timeout"] == longest
+
+
+def test_the_exhausted_warning_tells_connections_being_opened(server_vendor, silent_port, caplog):
+    # "pool exhausted: 1 in use" during an outage read as a pool too small,
+    # when the one place was a connect waiting on the server.
+    if connections[server_vendor].pool_driver.name == "pymysql":
+        pytest.skip("PyMySQL waits for a silent server's greeting without a bound (above)")
+    settings = {
+        **connections.settings[server_vendor],
+        "HOST": "127.0.0.1",
+        "PORT": str(silent_port),
+        "OPTIONS": {},
+        "POOL": {"pool_size": 1, "max_overflow": 0, "timeout": 2},
+    }
+    caplog.set_level(logging.WARNING, logger="django_pool.pool")
+
+    def checkout(i: int) -> None:
+        wrapper = load_backend(settings["ENGINE"]).DatabaseWrapper(settings, alias="opening")
+        with pytest.raises(OperationalError):  # (the waiter's is a PoolTimeout)
+            wrapper.ensure_connection()
+
+    try:
+        run_threads(2, checkout)
+    finally:
+        django_pool.dispose("opening")
+    said = [r.getMessage() for r in caplog.records if "pool exhausted" in r.getMessage()]
+    assert said and "1 in use (1 of them being opened), 1 waiting" in said[0], said
