@@ -169,6 +169,10 @@ class ReleaseWhenIdleMixin(_WrapperBase):
 
     # Set at each checkout when the pool releases per transaction.
     _pool_checkout: _Checkout | None
+    # Whether this wrapper holds a pooled connection; the driver cursors
+    # opened on it (the pooled mixin's).
+    _pool_holding: bool
+    _pool_cursors: list[Any]
     # Inside _cursor(): from ensure_connection() to the new cursor, nothing may
     # give the connection back (code may run a query as it connects).
     _pool_opening_cursor: int
@@ -199,6 +203,11 @@ class ReleaseWhenIdleMixin(_WrapperBase):
 
     def _prepare_cursor(self, cursor: Any) -> Any:
         wrapped = super()._prepare_cursor(cursor)
+        if self._pool_holding:  # closed when the connection goes back (wrapper.py)
+            try:  # weakly: a cursor dropped unclosed must still be collected (below)
+                self._pool_cursors.append(weakref.ref(cursor))
+            except TypeError:  # a driver whose cursors cannot be weakly referenced
+                self._pool_cursors.append(lambda cursor=cursor: cursor)
         checkout = self._pool_checkout
         if checkout is None:
             return wrapped

@@ -130,6 +130,10 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         # where this wrapper takes it back first.
         self._pool_lease = None
         self._pool_holding = False
+        # The driver cursors opened on the connection held: those still open
+        # when it goes back are closed (a cursor kept across close() must fail
+        # as on a closed connection, not run on the next borrower's session).
+        self._pool_cursors = []
         # (registry.settings_version, settings_dict copy, pool) of the last lookup.
         self._pool_cache = None
         self._pool_connecting = False  # inside Django's connect(), over a pooled connection
@@ -568,6 +572,8 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         pool = lease.pool
         loan = lease.loan
         try:
+            if self._pool_cursors and not self._close_cursors():
+                discard = discard or "a cursor would not close"
             if lease.disconnected:
                 pool.mark_stale()
                 discard = "disconnect"
@@ -582,6 +588,22 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
             if loan is not None and lease.loan is loan:
                 pool.checkin(lease, "interrupted", False)
             raise
+
+    def _close_cursors(self) -> bool:
+        # Close this checkout's driver cursors (those Django closed already:
+        # a no-op); False if one would not. On MySQL this also reads what a
+        # cursor left unread, which would put the next borrower out of sync.
+        cursors = self._pool_cursors
+        try:
+            for held in cursors:
+                cursor = held()  # (None: collected, closed with it)
+                if cursor is not None:
+                    cursor.close()
+        except Exception:  # noqa: BLE001 - the connection goes, not the error
+            return False
+        finally:
+            cursors.clear()
+        return True
 
     def _session_reset(self, lease: Lease) -> Callable[[Any], bool] | None:
         hook = lease.pool.options.reset_session
