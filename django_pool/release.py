@@ -203,13 +203,10 @@ class ReleaseWhenIdleMixin(_WrapperBase):
 
     def _prepare_cursor(self, cursor: Any) -> Any:
         wrapped = super()._prepare_cursor(cursor)
-        if self._pool_holding:  # closed when the connection goes back (wrapper.py)
-            try:  # weakly: a cursor dropped unclosed must still be collected (below)
-                self._pool_cursors.append(weakref.ref(cursor))
-            except TypeError:  # a driver whose cursors cannot be weakly referenced
-                self._pool_cursors.append(lambda cursor=cursor: cursor)
         checkout = self._pool_checkout
         if checkout is None:
+            if self._pool_holding:  # closed when the connection goes back (wrapper.py)
+                self._pool_cursors.append(cursor)
             return wrapped
         if isinstance(wrapped, _CountedCursor):
             return wrapped

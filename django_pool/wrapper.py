@@ -568,11 +568,14 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
         lease = self._pool_lease
         assert lease is not None  # held: _pool_holding
         self._pool_holding = False
-        self._pool_checkout = None  # untrack_checkout(), inline: every return runs it
+        checkout, self._pool_checkout = self._pool_checkout, None  # untrack_checkout(), inline
         pool = lease.pool
         loan = lease.loan
         try:
-            if self._pool_cursors and not self._close_cursors():
+            # Cursors still open (release per transaction counts them; else
+            # all are listed, closed ones too) are closed first.
+            stale = checkout.cursors if checkout is not None else self._pool_cursors
+            if stale and not self._close_cursors(checkout):
                 discard = discard or "a cursor would not close"
             if lease.disconnected:
                 pool.mark_stale()
@@ -589,20 +592,25 @@ class PooledDatabaseWrapperMixin(ReleaseWhenIdleMixin):
                 pool.checkin(lease, "interrupted", False)
             raise
 
-    def _close_cursors(self) -> bool:
-        # Close this checkout's driver cursors (those Django closed already:
-        # a no-op); False if one would not. On MySQL this also reads what a
+    def _close_cursors(self, checkout: Any) -> bool:
+        # Close the checkout's driver cursors (those Django closed already: a
+        # no-op); False if one would not. On MySQL this also reads what a
         # cursor left unread, which would put the next borrower out of sync.
-        cursors = self._pool_cursors
+        # Release per transaction counts the open ones, weakly (a cursor
+        # dropped unclosed is collected, closing it); else all are listed.
+        if checkout is not None:
+            cursors = [held() for held in checkout.cursors.values() if held is not None]
+            checkout.cursors.clear()
+        else:
+            cursors = self._pool_cursors
         try:
-            for held in cursors:
-                cursor = held()  # (None: collected, closed with it)
-                if cursor is not None:
+            for cursor in cursors:
+                if cursor is not None:  # (collected since)
                     cursor.close()
         except Exception:  # noqa: BLE001 - the connection goes, not the error
             return False
         finally:
-            cursors.clear()
+            self._pool_cursors.clear()
         return True
 
     def _session_reset(self, lease: Lease) -> Callable[[Any], bool] | None:
