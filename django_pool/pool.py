@@ -43,7 +43,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import OperationalError
 from sqlalchemy import event, exc
 from sqlalchemy.pool import AssertionPool, Pool, QueuePool, StaticPool
 
@@ -151,6 +150,9 @@ class DatabasePool:
         # gone: a loan's end is seen only by asking (a greenlet's), or the last
         # look was cut short or found a thread that was still ending.
         self._ask_holders = False
+        # Connections being opened now (the creator running), for the
+        # exhausted-pool warning: places taken by a slow server, not by use.
+        self._opening = 0
         self._look_again = False
         self._pool = self._build()
         _every_pool.add(self)
@@ -173,12 +175,19 @@ class DatabasePool:
 
     def _open(self) -> Any:
         started = time.monotonic()
+        local = self._local
+        with self._lock:
+            self._opening += 1
         try:
-            local = self._local
             connection, local.params = local.creator(local.deadline - started)
         except BaseException:
             self.stats.bump(PoolStats.CONNECTIONS_ERRORS)
+            local.failed = True
             raise
+        finally:
+            with self._lock:
+                self._opening -= 1
+        local.failed = False
         self.stats.observe("connect", time.monotonic() - started)
         return connection
 
@@ -305,9 +314,10 @@ class DatabasePool:
             self._lend(lease, holder, started, now)
         except BaseException as err:
             self._drop(hand)
-            if isinstance(err, OperationalError) and not isinstance(err, PoolTimeout):
-                # No connection could be opened (a PoolTimeout is counted as
-                # such; a refusal by the pool class is a setting's mistake).
+            if getattr(self._local, "failed", False) and not isinstance(err, PoolTimeout):
+                # No connection could be opened (Django's error, or under
+                # manage() the driver's); a PoolTimeout is counted as such.
+                self._local.failed = False
                 self.stats.bump(PoolStats.CHECKOUT_ERRORS)
             raise
         return lease
@@ -343,7 +353,7 @@ class DatabasePool:
         if self._shares_one:
             self._refuse_sharing()
         local = self._local
-        local.creator, local.deadline, local.opened = creator, deadline, False
+        local.creator, local.deadline, local.opened, local.failed = creator, deadline, False, False
         try:
             # A refused connect is tried again until the deadline (retry.py):
             # a failover costs latency, not errors. Meanwhile a connection
@@ -808,7 +818,7 @@ class DatabasePool:
             return
         self._warned_saturation_at = now
         taken = gate.capacity - gate.free - gate.idle  # lent, or being opened for a request
-        opening = taken - len(self._lent)
+        opening = self._opening
         logger.warning(
             "database %r: pool exhausted, requests wait: %d in use%s, %d waiting "
             "(pool_size %d + max_overflow %d)",

@@ -228,3 +228,52 @@ def test_a_checkout_that_gets_no_connection_is_counted(server_vendor, configure_
     assert s["checkout_errors_num"] == 2
     assert s["connections_errors"] >= 2 and s["timeouts_num"] == 0
     assert s["wait_seconds"]["count"] == 0  # the waits of checkouts that got a connection
+
+
+def test_a_manage_pool_counts_a_checkout_that_gets_no_connection(tmp_path):
+    # manage()'s creator raises the driver's own error, not Django's: such a
+    # checkout was in no counter either.
+    import sqlite3
+
+    pooled = django_pool.manage(sqlite3, pool_size=1, timeout=0.2)
+    try:
+        with pytest.raises(sqlite3.Error):
+            pooled.connect(str(tmp_path / "no" / "such" / "dir.sqlite3"))
+        stats = next(iter(pooled.get_stats().values()))
+        assert stats["checkout_errors_num"] == 1 and stats["connections_errors"] >= 1
+    finally:
+        pooled.dispose()
+
+
+def test_the_exhausted_warning_counts_only_connections_being_opened(vendor, configure_pool, caplog):
+    # It counted every place taken but not lent as "being opened" (an outage):
+    # here the one connection is on its way back, its session being reset.
+    resetting, go_on = threading.Event(), threading.Event()
+
+    def slow_reset(connection):
+        resetting.set()
+        return go_on.wait(10)
+
+    configure_pool(vendor, pool_size=1, max_overflow=0, timeout=10, reset_session=slow_reset)
+    caplog.set_level(logging.WARNING, logger="django_pool.pool")
+
+    def request() -> None:
+        session_id(vendor)
+        connections[vendor].close()
+
+    giving_back = threading.Thread(target=request)
+    giving_back.start()
+    try:
+        assert resetting.wait(10)
+        waiter = threading.Thread(target=request)
+        waiter.start()
+        said: list[str] = []
+        deadline = time.monotonic() + 10
+        while not said and time.monotonic() < deadline:  # logged as the waiter gets in line
+            said = [r.getMessage() for r in caplog.records if "pool exhausted" in r.getMessage()]
+            time.sleep(0.01)
+    finally:
+        go_on.set()
+        join(giving_back)
+    join(waiter)
+    assert "1 in use, 1 waiting" in said[0] and "being opened" not in said[0], said
