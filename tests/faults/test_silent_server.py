@@ -96,16 +96,26 @@ def test_a_connect_timeout_the_project_set_is_kept(server_vendor):
 
 
 @pytest.mark.parametrize("vendor", ["postgresql"], indirect=True)
-def test_libpq_timeouts_the_project_set_and_several_hosts(vendor, monkeypatch):
+def test_libpq_timeouts_the_project_set_and_several_hosts(vendor, monkeypatch, tmp_path):
     driver = connections[vendor].pool_driver
-    # A service file may set it: kept, as the environment's.
-    service = {"service": "app"}
-    assert driver.with_connect_timeout(service, 9) is service
-    for variable in ("PGCONNECT_TIMEOUT", "PGSERVICE"):
-        with monkeypatch.context() as patched:
-            patched.setenv(variable, "5")
-            params = {"host": "db"}
-            assert driver.with_connect_timeout(params, 9) is params
+    monkeypatch.delenv("PGCONNECT_TIMEOUT", raising=False)
+    monkeypatch.delenv("PGSERVICE", raising=False)
+    # A service's section in a service file may set it: kept; else it is set.
+    services = tmp_path / "pg_service.conf"
+    services.write_text("[slow]\nconnect_timeout=60\n[plain]\nhost=db\n")
+    monkeypatch.setenv("PGSERVICEFILE", str(services))
+    slow = {"service": "slow"}
+    assert driver.with_connect_timeout(slow, 9) is slow
+    assert driver.with_connect_timeout({"service": "plain"}, 9)["connect_timeout"] == 9
+    monkeypatch.setenv("PGSERVICE", "slow")  # the environment names the service
+    params = {"host": "db"}
+    assert driver.with_connect_timeout(params, 9) is params
+    monkeypatch.setenv("PGSERVICE", "plain")
+    assert driver.with_connect_timeout({"host": "db"}, 9)["connect_timeout"] == 9
+    with monkeypatch.context() as patched:
+        patched.setenv("PGCONNECT_TIMEOUT", "5")
+        assert driver.with_connect_timeout(params, 9) is params
+    monkeypatch.delenv("PGSERVICE")
     # libpq gives each host the whole connect_timeout, in turn: three hosts
     # share the time left (each 2 s at least).
     assert driver.with_connect_timeout({"host": "a,b,c"}, 9)["connect_timeout"] == 3

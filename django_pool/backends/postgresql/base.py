@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import math
 import os
 import re
@@ -28,9 +29,6 @@ else:
 
     _IDLE = extensions.TRANSACTION_STATUS_IDLE
     _IN_TRANSACTION = (extensions.TRANSACTION_STATUS_INTRANS, extensions.TRANSACTION_STATUS_INERROR)
-
-# libpq's environment variables that set, or may set, the connect timeout.
-_SET_BY_ENVIRONMENT = frozenset({"PGCONNECT_TIMEOUT", "PGSERVICE"})
 
 # The driver module Django's backend chose (psycopg or psycopg2);
 # django-stubs does not declare it.
@@ -62,6 +60,26 @@ _PERMANENT_CONNECT_TEXT = re.compile(
 )
 
 
+def _service_sets_connect_timeout(service: str) -> bool:
+    """Return whether *service*'s section in libpq's service files sets connect_timeout.
+
+    libpq reads the first file that has the section: ``PGSERVICEFILE`` (else
+    ``~/.pg_service.conf``), then ``pg_service.conf`` in ``PGSYSCONFDIR``.
+    """
+    paths = [os.environ.get("PGSERVICEFILE") or os.path.expanduser("~/.pg_service.conf")]
+    if os.environ.get("PGSYSCONFDIR"):
+        paths.append(os.path.join(os.environ["PGSYSCONFDIR"], "pg_service.conf"))
+    for path in paths:
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        try:
+            parser.read(path)
+        except configparser.Error:
+            continue
+        if parser.has_section(service):
+            return parser.has_option(service, "connect_timeout")
+    return False
+
+
 class PostgreSQLDriver(Driver):
     """psycopg 3 and psycopg2: transaction status and liveness are known client-side."""
 
@@ -70,13 +88,12 @@ class PostgreSQLDriver(Driver):
     def with_connect_timeout(self, params: dict[str, Any], seconds: float) -> dict[str, Any]:
         # libpq's connect_timeout, in whole seconds, 2 at least (it reads 1
         # as 2), and per host: a multi-host HOST shares the time out. Set by
-        # the project (OPTIONS, PGCONNECT_TIMEOUT, or a service file, which
-        # may say it): kept.
-        if (
-            "connect_timeout" in params
-            or "service" in params
-            or _SET_BY_ENVIRONMENT & set(os.environ)
-        ):
+        # the project (OPTIONS, PGCONNECT_TIMEOUT, or the service's section of
+        # a service file): kept.
+        if "connect_timeout" in params or "PGCONNECT_TIMEOUT" in os.environ:
+            return params
+        service = params.get("service") or os.environ.get("PGSERVICE")
+        if service and _service_sets_connect_timeout(str(service)):
             return params
         hosts = str(params.get("host") or "").count(",") + 1
         return {**params, "connect_timeout": max(2, math.ceil(seconds / hosts))}
