@@ -19,6 +19,8 @@ class DjangoPoolConfig(AppConfig):
 
     name = "django_pool"
     verbose_name = "django-pool"
+    # The aliases activate() switched (set when Django builds the config).
+    _switched: list[str] = []  # noqa: RUF012 - replaced, never mutated
 
     def __init__(self, app_name, app_module) -> None:
         super().__init__(app_name, app_module)

@@ -76,6 +76,14 @@ _HONOURED: dict[type[sa_pool.Pool], set[str]] = {
     sa_pool.SingletonThreadPool: {"pool_size", "timeout"},
 }
 
+
+def _honoured(pool_cls: type[sa_pool.Pool]) -> set[str]:
+    # The sized options *pool_cls* (or the class it derives from) takes.
+    return next(
+        (keys for klass, keys in _HONOURED.items() if issubclass(pool_cls, klass)), {"timeout"}
+    )
+
+
 RELEASE_POINTS: tuple[ReleasePoint, ...] = ("request", "transaction")
 """When a connection may go back to the pool, as ``POOL['release']`` accepts it."""
 
@@ -199,10 +207,7 @@ class PoolOptions:
         """
         options = cls(**given)
         pool_cls = options.sqlalchemy_class(origin.get("pool_class", default_origin))
-        honoured = next(
-            (keys for klass, keys in _HONOURED.items() if issubclass(pool_cls, klass)),
-            {"timeout"},
-        )
+        honoured = _honoured(pool_cls)
         ignored = sorted(set(given) & (_SIZED - honoured))
         # A global setting (DATABASE_POOL_ARGS, DJORM_POOL_OPTIONS) is for
         # every alias: one alias's own pool_class without sizes leaves them out.
@@ -244,6 +249,11 @@ class PoolOptions:
                 "them in threads). Use 'queue'."
             )
         return klass
+
+    def sizes(self) -> tuple[str, ...]:
+        """Return the size options its pool class uses (``pool_size``, ``max_overflow``)."""
+        honoured = _honoured(self.sqlalchemy_class())
+        return tuple(name for name in ("pool_size", "max_overflow") if name in honoured)
 
     def bound(self) -> int | None:
         """Return the most connections one process's pool keeps open at once; None: no bound.
@@ -484,8 +494,10 @@ def parse_options(where: str, raw: Any) -> dict[str, Any]:
     if lifo_key is not None and not problems:
         if parsed.get("pool_class", "queue") not in ("queue", "lifo"):
             problems.append(
-                f"{where}[{lifo_key!r}] is True, which only a QueuePool takes, and "
-                f"pool_class is {parsed['pool_class']!r}. Remove one of them."
+                f"{where}[{lifo_key!r}] is True, which django-pool applies to pool_class "
+                f"'queue' only (it is then 'lifo'), and pool_class is "
+                f"{parsed['pool_class']!r}. Remove one of them (a QueuePool subclass of "
+                "your own sets use_lifo itself)."
             )
         parsed["pool_class"] = "lifo"
     if problems:

@@ -19,6 +19,7 @@ names the stock ENGINE a pooled one wraps.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -26,6 +27,8 @@ from django.core.management.base import SystemCheckError
 from django.db import connections
 
 from . import registry
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # Django's idiom for mixins: typed against what they mix into
     from django.db.backends.base.creation import BaseDatabaseCreation
@@ -92,7 +95,7 @@ class PooledCreationMixin(_CreationBase):
         # The alias that creates and drops the database may have Django's own
         # ENGINE ("POOL": False, listed first): its DROP DATABASE would find
         # this alias's pooled connections. They are retired before it.
-        for wrapper in connections.all():
+        for wrapper in connections.all(initialized_only=True):  # (the primary's is)
             if wrapper.settings_dict is primary_settings_dict and not isinstance(
                 wrapper.creation, PooledCreationMixin
             ):
@@ -132,7 +135,12 @@ def _disconnect_before_drop(creation: Any) -> None:
         return
 
     def destroy(test_database_name: str, verbosity: int) -> None:
-        disconnect_database(test_database_name)
+        try:
+            disconnect_database(test_database_name)
+        except Exception as err:  # noqa: BLE001 - the DROP still runs, and says if it fails
+            logger.warning(
+                "could not close the pools on %r before dropping it: %s", test_database_name, err
+            )
         drop(test_database_name, verbosity)
 
     destroy.disconnects_first = True  # type: ignore[attr-defined]

@@ -207,9 +207,13 @@ def test_the_pooling_log_line_names_only_what_stays_pooled(monkeypatch, caplog):
 
     config = apps.get_app_config("django_pool")
     entry = {"ENGINE": "tests.activation.unpoolable", "NAME": "x"}
+    pooled = {"ENGINE": "tests.activation.custom_pg", "NAME": "x"}
     monkeypatch.setitem(settings.DATABASES, "x_unpoolable", entry)
+    monkeypatch.setitem(settings.DATABASES, "x_pooled", pooled)
     with caplog.at_level(logging.INFO, logger="django_pool"):
-        monkeypatch.setattr(config, "_switched", activate({"x_unpoolable": entry}))
+        switched = activate({"x_unpoolable": entry, "x_pooled": pooled})
+        monkeypatch.setattr(config, "_switched", switched)
         config.ready()
     assert entry["ENGINE"] == "tests.activation.unpoolable"
-    assert "pooling 'x_unpoolable'" not in caplog.text
+    assert "django_pool: pooling 'x_pooled'" in caplog.text
+    assert "'x_unpoolable'" not in caplog.text

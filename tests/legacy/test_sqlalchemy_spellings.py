@@ -126,5 +126,5 @@ def test_use_lifo_holds_whatever_the_order_of_the_keys(pool):
 
 
 def test_use_lifo_with_a_pool_class_that_ignores_it_is_refused():
-    with pytest.raises(ImproperlyConfigured, match="'use_lifo'] is True, which only a QueuePool"):
+    with pytest.raises(ImproperlyConfigured, match="'use_lifo'] is True, which django-pool appl"):
         PoolOptions.from_settings("x", {"POOL": {"use_lifo": True, "pool_class": "null"}})

@@ -127,6 +127,8 @@ def test_release_per_transaction_checks(monkeypatch):
         ({"pool_class": "static"}, None, 1),
         ({"pool_class": "assertion"}, None, 1),
         ({"pool_class": "null"}, None, None),
+        # A subclass, by its dotted path: what its class uses, not a QueuePool's sizes.
+        ({"pool_class": "tests.legacy.test_sqlalchemy_spellings.OwnStaticPool"}, None, 1),
     ],
 )
 def test_pool_status_states_each_pool_class_bound(

@@ -113,6 +113,7 @@ class Command(BaseCommand):
                 for field in dataclasses.fields(options)
             },
             "bound_per_process": options.bound(),
+            "sizes": options.sizes(),
         }
         try:
             # The server's view through one attempt outside the pool: for a
@@ -149,14 +150,10 @@ class Command(BaseCommand):
             lines.append(f"  engine    {r['engine']}")
             recycle = "never" if o["recycle"] is None else f"{o['recycle']:g} s"
             pre_ping = {None: "CONN_HEALTH_CHECKS", True: "on", False: "off"}[o["pre_ping"]]
-            sizes = {  # the sizes the class uses
-                "singleton_thread": f"pool_size {o['pool_size']}, ",
-                "static": "",
-                "assertion": "",
-                "null": "",
-            }.get(
-                o["pool_class"], f"pool_size {o['pool_size']} + max_overflow {o['max_overflow']}, "
+            sizes = "".join(  # the sizes the class uses (by class: subclasses too)
+                f"{' + ' if i else ''}{name} {o[name]}" for i, name in enumerate(r["sizes"])
             )
+            sizes += ", " if sizes else ""
             lines.append(
                 f"  pool      {o['pool_class']}: {sizes}timeout {o['timeout']:g} s, "
                 f"recycle {recycle}, pre_ping {pre_ping}"
