@@ -180,13 +180,8 @@ class PoolOptions:
         """
         _refuse_misspelled_pool_key(alias, settings_dict)
         _refuse_pool_keys_in_options(alias, settings_dict)
-        given: dict[str, Any] = {}
-        origin: dict[str, str] = {}
         try:
-            for where, raw in _sources(alias, settings_dict):
-                for name, value in parse_options(where, raw).items():
-                    given[name] = value  # later (stronger) sources win
-                    origin[name] = where
+            given, origin = _given(alias, settings_dict)
             return cls.from_parsed(
                 given, origin, default_origin=f"settings.DATABASES[{alias!r}]['POOL']"
             )
@@ -441,6 +436,18 @@ def _sources(alias: str, settings_dict: Mapping[str, Any]) -> list[tuple[str, An
     return sources
 
 
+def _given(alias: str, settings_dict: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    # Every source's options, parsed, the stronger winning; and the setting
+    # each one came from.
+    given: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for where, raw in _sources(alias, settings_dict):
+        for name, value in parse_options(where, raw).items():
+            given[name] = value  # later (stronger) sources win
+            origin[name] = where
+    return given, origin
+
+
 def setting_of(alias: str, settings_dict: Mapping[str, Any], key: str) -> str:
     """Return how a message names the setting that gave option *key* its value.
 
@@ -448,15 +455,8 @@ def setting_of(alias: str, settings_dict: Mapping[str, Any], key: str) -> str:
     reads them; the alias's ``POOL`` if none does (the default). The settings
     are valid: the pool was built from them.
     """
-    found = _setting(f"settings.DATABASES[{alias!r}]['POOL']", key)
-    for where, raw in _sources(alias, settings_dict):
-        for spelled in raw:
-            name = str(spelled).lower()
-            if _SQLALCHEMY_SPELLINGS.get(name, name) == key or (
-                key == "pool_class" and name == "use_lifo"
-            ):
-                found = _setting(where, spelled)
-    return found
+    _, origin = _given(alias, settings_dict)
+    return _setting(origin.get(key, f"settings.DATABASES[{alias!r}]['POOL']"), key)
 
 
 # The warnings given, per version of the settings: the system checks and the
