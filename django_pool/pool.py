@@ -135,15 +135,6 @@ class DatabasePool:
         self._lent: dict[Loan, Lease] = {}
         self._lock = threading.Lock()
         self._gate: FairGate | None = None
-        # StaticPool shares one connection between threads: a second thread
-        # is refused. AssertionPool allows one checkout. Subclasses included.
-        pool_cls = options.sqlalchemy_class()
-        self._shares_one = issubclass(pool_cls, StaticPool)
-        self._asserts_one = issubclass(pool_cls, AssertionPool)
-        # Both allow one checkout: SQLAlchemy creates their connection lazily
-        # without a lock, so two first checkouts at once would open two.
-        # Theirs are decided one at a time.
-        self._one_at_a_time = threading.Lock() if self._shares_one or self._asserts_one else None
         # lease.collected when this pool last looked for leases of gone holders.
         self._collected_seen = lease_module.collected
         # Whether a checkout about to wait must ask every holder whether it is
@@ -159,6 +150,14 @@ class DatabasePool:
 
     def _build(self) -> Pool:
         pool_cls, kwargs = self.options.sqlalchemy_pool_arguments()
+        # StaticPool shares one connection between threads: a second thread
+        # is refused. AssertionPool allows one checkout. Subclasses included.
+        self._shares_one = issubclass(pool_cls, StaticPool)
+        self._asserts_one = issubclass(pool_cls, AssertionPool)
+        # Both allow one checkout: SQLAlchemy creates their connection lazily
+        # without a lock, so two first checkouts at once would open two.
+        # Theirs are decided one at a time.
+        self._one_at_a_time = threading.Lock() if self._shares_one or self._asserts_one else None
         # Cleaning is ours (``checkin``): the driver knows whether a rollback
         # is needed; SQLAlchemy would always send one.
         kwargs["reset_on_return"] = None
@@ -187,7 +186,6 @@ class DatabasePool:
         finally:
             with self._lock:
                 self._opening -= 1
-        local.failed = False
         self.stats.observe("connect", time.monotonic() - started)
         return connection
 
@@ -312,13 +310,8 @@ class DatabasePool:
                     hand[0] = PERMIT
                     gate.trade(hand)
             self._lend(lease, holder, started, now)
-        except BaseException as err:
+        except BaseException:
             self._drop(hand)
-            if getattr(self._local, "failed", False) and not isinstance(err, PoolTimeout):
-                # No connection could be opened (Django's error, or under
-                # manage() the driver's); a PoolTimeout is counted as such.
-                self._local.failed = False
-                self.stats.bump(PoolStats.CHECKOUT_ERRORS)
             raise
         return lease
 
@@ -383,6 +376,12 @@ class DatabasePool:
                 f"which allows one checkout at a time, and {current_owner().name!r} asks "
                 f"for a second: {err}"
             ) from None
+        except Exception:
+            # Given up on opening one (Django's error, or under manage() the
+            # driver's), not refused by the pool class.
+            if local.failed:
+                self.stats.bump(PoolStats.CHECKOUT_ERRORS)
+            raise
         finally:
             local.creator = local.params = None
         if fairy is None:  # the permit traded for an idle lease, now in *hand*
