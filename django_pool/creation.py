@@ -75,7 +75,6 @@ class PooledCreationMixin(_CreationBase):
         # Known before Django's first connection to it builds its pool.
         _test_databases.add(str(self._get_test_db_name()))
         name = super().create_test_db(*args, **kwargs)
-        _test_databases.add(str(name))
         # Django connects once more "for the side effect of initializing the
         # test database"; the pool's connection goes back (the test thread
         # would otherwise hold one of each alias's places for the whole run,

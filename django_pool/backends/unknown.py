@@ -18,15 +18,13 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from ..activation import TWINS
 from .pooled import _aliases_using, _named_in_settings
 
 __all__ = ["ENGINES"]
 
-#: The ENGINEs django-pool has, beside ``django_pool.backends.pooled.<ENGINE>``.
-ENGINES = tuple(
-    f"django_pool.backends.{name}"
-    for name in ("postgresql", "mysql", "sqlite3", "postgis", "spatialite", "mysqlgis")
-)
+#: The ENGINEs django-pool has (its twins), beside ``django_pool.backends.pooled.<ENGINE>``.
+ENGINES = tuple(dict.fromkeys(TWINS.values()))
 
 
 class _UnknownEngineFinder(importlib.abc.MetaPathFinder):
