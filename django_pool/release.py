@@ -206,7 +206,10 @@ class ReleaseWhenIdleMixin(_WrapperBase):
         checkout = self._pool_checkout
         if checkout is None:
             if self._pool_holding:  # closed when the connection goes back (wrapper.py)
-                self._pool_cursors.append(cursor)
+                # The driver's cursor, not a backend's wrapper of it: Django's
+                # MySQL one reaches close() through __getattr__, an exception
+                # raised and caught at every call.
+                self._pool_cursors.append(getattr(cursor, "cursor", cursor))
             return wrapped
         if isinstance(wrapped, _CountedCursor):
             return wrapped
